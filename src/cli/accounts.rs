@@ -1,0 +1,64 @@
+//! `roster admin create` and `roster group create`.
+
+use std::{io::Read, process::ExitCode};
+
+use anyhow::{Context, bail};
+
+use crate::{
+    config::Config,
+    domain::{AgentName, Description, Email, GroupPath, hash_password},
+    org::OrgTree,
+    storage::{NewAdmin, Storage, StorageError},
+};
+
+/// The password comes from standard input (never a flag, which `ps` and shell history show).
+pub async fn create_admin(storage: &Storage, config: &Config, email: &str, name: &str, master: bool, groups: &[String]) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email)?;
+    let name = AgentName::parse(name)?;
+    let mut input = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut input).context("reading the password from standard input")?;
+    let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+    config.password_policy.check(password)?;
+    let tree = OrgTree::new(storage.all_groups().await?);
+    let mut group_ids = Vec::new();
+    for path in groups {
+        let parsed = GroupPath::parse(path)?;
+        match tree.find(&parsed) {
+            Some(id) => group_ids.push(id),
+            None => bail!("there is no group {path:?}; create it first with `roster group create`"),
+        }
+    }
+    let hash = hash_password(password);
+    let admin = NewAdmin { email: &email, name: &name, password_hash: &hash, is_master: master, group_ids: &group_ids };
+    match storage.create_admin(admin).await {
+        Ok(id) => {
+            if master {
+                storage.clear_setup_tokens().await?;
+            }
+            eprintln!("Administrator {email} created (id {id}).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StorageError::Duplicate) => bail!("an administrator with the email {email} already exists"),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Creates each missing group along the path; existing ones are reused.
+pub async fn create_group(storage: &Storage, path: &str) -> anyhow::Result<ExitCode> {
+    let path = GroupPath::parse(path)?;
+    let mut parent = None;
+    for name in path.segments() {
+        let tree = OrgTree::new(storage.all_groups().await?);
+        let existing = tree
+            .children(parent)
+            .iter()
+            .copied()
+            .find(|id| tree.get(*id).is_some_and(|g| g.name.to_lowercase() == name.key()));
+        parent = Some(match existing {
+            Some(id) => id,
+            None => storage.create_group(parent, name, &Description::parse("")?).await?,
+        });
+    }
+    eprintln!("Group {} is ready (id {}).", path.segments().iter().map(|n| n.as_str()).collect::<Vec<_>>().join("/"), parent.unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,42 @@
+//! The command line: the same binary serves, migrates, and administers (SPEC §4).
+
+mod accounts;
+mod transfer;
+
+use std::process::ExitCode;
+
+use crate::{
+    config::{AdminCommand, Cli, Command, Config, GroupCommand},
+    startup::{Application, shutdown_signal},
+    storage::Storage,
+};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::from_settings(&cli.settings)?;
+    tracing::debug!(?config, "configuration");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            Application::build(config).await?.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open(&config).await?;
+            eprintln!("Migrations applied.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::Create { email, name, master, groups }) => {
+            accounts::create_admin(&open(&config).await?, &config, &email, &name, master, &groups).await
+        }
+        Command::Group(GroupCommand::Create { path }) => accounts::create_group(&open(&config).await?, &path).await,
+        Command::Import { group, file, result } => {
+            transfer::import(&open(&config).await?, &config, &group, &file, result.as_deref()).await
+        }
+        Command::Export { group, recursive } => transfer::export(&open(&config).await?, &group, recursive).await,
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Storage> {
+    let storage = Storage::connect(&config.database_url).await?;
+    storage.migrate().await?;
+    Ok(storage)
+}

@@ -1,0 +1,216 @@
+//! Settings: defaults, then environment (`DATABASE_URL`, `ROSTER_*`), then flags. clap's `env`
+//! support gives exactly that order of precedence, so the command line and the server share it.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{domain::PasswordPolicy, import::Limits};
+
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about = "Roster: the Admin Center for remote-support teams")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default when no command is given).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage agent groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Import agents from an .xlsx or .csv file into a group, as the web upload does.
+    Import {
+        /// The target group's path, e.g. "Support/Tier 1".
+        #[arg(long)]
+        group: String,
+        /// The spreadsheet to import.
+        file: PathBuf,
+        /// Where to write the result spreadsheet (default: next to FILE, <name>.result.xlsx).
+        #[arg(long)]
+        result: Option<PathBuf>,
+    },
+    /// Print a group's agents as CSV on standard output (never with passwords).
+    Export {
+        #[arg(long)]
+        group: String,
+        /// Include the agents of every group below it.
+        #[arg(long)]
+        recursive: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Make a master administrator (everything, including other administrators).
+        #[arg(long)]
+        master: bool,
+        /// A group path this administrator manages; repeat for several.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group by path, e.g. "Support/Tier 1", creating missing parents.
+    Create { path: String },
+}
+
+#[derive(Clone, Args)]
+pub struct Settings {
+    /// sqlite://... or postgres://...; default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    #[arg(long, env = "ROSTER_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "ROSTER_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// The address people reach Roster at, for the setup link (default: http://BIND).
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Mark cookies Secure; set it when Roster is served over HTTPS.
+    #[arg(long, env = "ROSTER_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: u64,
+    #[arg(long, env = "ROSTER_MAX_ROWS", default_value_t = 100_000, global = true)]
+    pub max_rows: usize,
+    #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
+    pub max_unpacked_bytes: u64,
+    #[arg(long, env = "ROSTER_MAX_ARCHIVE_ENTRIES", default_value_t = 1_000, global = true)]
+    pub max_archive_entries: usize,
+    #[arg(long, env = "ROSTER_PASSWORD_MIN_LENGTH", default_value_t = 8, global = true)]
+    pub password_min_length: usize,
+    /// Character classes every password needs, comma-separated: lower,upper,digit,symbol.
+    #[arg(long, env = "ROSTER_PASSWORD_REQUIRE", default_value = "", global = true)]
+    pub password_require: String,
+    #[arg(long, env = "ROSTER_RESULT_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub result_retention_days: u32,
+    #[arg(long, env = "ROSTER_SESSION_IDLE_MINUTES", default_value_t = 60, global = true)]
+    pub session_idle_minutes: u64,
+    #[arg(long, env = "ROSTER_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    pub session_max_hours: u64,
+    /// How long a job stays claimed without a heartbeat before another process takes it over.
+    #[arg(long, env = "ROSTER_JOB_LEASE_SECONDS", default_value_t = 30, global = true)]
+    pub job_lease_seconds: u64,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the running product needs, resolved from [`Settings`].
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub public_url: Option<String>,
+    pub secure_cookies: bool,
+    pub limits: Limits,
+    pub password_policy: PasswordPolicy,
+    pub result_retention: Duration,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    pub job_lease: Duration,
+}
+
+impl Config {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Config> {
+        let database_url = match &settings.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => {
+                std::fs::create_dir_all(&settings.data_dir)?;
+                format!("sqlite://{}/roster.db?mode=rwc", settings.data_dir.display())
+            }
+        };
+        Ok(Config {
+            database_url,
+            bind: settings.bind,
+            public_url: settings.public_url.clone(),
+            secure_cookies: settings.secure_cookies,
+            limits: Limits {
+                max_upload_bytes: settings.max_upload_bytes,
+                max_rows: settings.max_rows,
+                max_unpacked_bytes: settings.max_unpacked_bytes,
+                max_archive_entries: settings.max_archive_entries,
+                ..Limits::default()
+            },
+            password_policy: PasswordPolicy::new(
+                settings.password_min_length,
+                &settings.password_require,
+            )?,
+            result_retention: Duration::from_secs(u64::from(settings.result_retention_days) * 86_400),
+            session_idle: Duration::from_secs(settings.session_idle_minutes * 60),
+            session_max: Duration::from_secs(settings.session_max_hours * 3_600),
+            job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
+        })
+    }
+
+    /// A configuration for tests and tools: defaults everywhere, the given database.
+    pub fn for_database(database_url: &str) -> Config {
+        let cli = Cli::parse_from(["roster", "--database-url", database_url]);
+        let mut config = Config::from_settings(&cli.settings).expect("the default settings are valid");
+        config.bind = ([127, 0, 0, 1], 0).into();
+        config
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password in `postgres://user:secret@host/db` before it reaches a log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://roster:hunter2@db:5432/roster"),
+            "postgres://roster:***@db:5432/roster"
+        );
+        assert_eq!(redact_url("sqlite://data/roster.db"), "sqlite://data/roster.db");
+    }
+}

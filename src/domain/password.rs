@@ -1,0 +1,150 @@
+//! The password policy and Argon2id hashing.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    Lower,
+    Upper,
+    Digit,
+    Symbol,
+}
+
+impl CharClass {
+    fn matches(self, c: char) -> bool {
+        match self {
+            CharClass::Lower => c.is_lowercase(),
+            CharClass::Upper => c.is_uppercase(),
+            CharClass::Digit => c.is_numeric(),
+            CharClass::Symbol => !c.is_alphanumeric(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            CharClass::Lower => "a lowercase letter",
+            CharClass::Upper => "an uppercase letter",
+            CharClass::Digit => "a digit",
+            CharClass::Symbol => "a symbol",
+        }
+    }
+}
+
+/// What a password must satisfy. Passwords are taken exactly as written: never trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_chars: usize,
+    required: Vec<CharClass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("Password is required")]
+    Missing,
+    #[error("Password is {length} characters long; at least {min} are required")]
+    TooShort { length: usize, min: usize },
+    #[error("Password is {length} characters long; at most {max} are allowed")]
+    TooLong { length: usize, max: usize },
+    #[error("Password needs {0}")]
+    MissingClass(&'static str),
+}
+
+impl PasswordPolicy {
+    /// Longer passwords only cost hashing time; 256 is far beyond any passphrase.
+    pub const MAX_CHARS: usize = 256;
+
+    /// `required` lists character classes, comma-separated: `lower,upper,digit,symbol`.
+    pub fn new(min_chars: usize, required: &str) -> anyhow::Result<PasswordPolicy> {
+        let required = required
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| match name.to_ascii_lowercase().as_str() {
+                "lower" => Ok(CharClass::Lower),
+                "upper" => Ok(CharClass::Upper),
+                "digit" => Ok(CharClass::Digit),
+                "symbol" => Ok(CharClass::Symbol),
+                other => anyhow::bail!("unknown password character class {other:?}; use lower, upper, digit or symbol"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(
+            (1..=Self::MAX_CHARS).contains(&min_chars),
+            "the minimum password length must be between 1 and {}",
+            Self::MAX_CHARS
+        );
+        Ok(PasswordPolicy { min_chars, required })
+    }
+
+    pub fn min_chars(&self) -> usize {
+        self.min_chars
+    }
+
+    pub fn check(&self, password: &str) -> Result<(), PasswordError> {
+        if password.is_empty() {
+            return Err(PasswordError::Missing);
+        }
+        let length = password.chars().count();
+        if length < self.min_chars {
+            return Err(PasswordError::TooShort { length, min: self.min_chars });
+        }
+        if length > Self::MAX_CHARS {
+            return Err(PasswordError::TooLong { length, max: Self::MAX_CHARS });
+        }
+        match self.required.iter().find(|class| !password.chars().any(|c| class.matches(c))) {
+            Some(class) => Err(PasswordError::MissingClass(class.describe())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy { min_chars: 8, required: Vec::new() }
+    }
+}
+
+/// Argon2id with the crate's defaults, which are OWASP's minimum: m=19456 KiB, t=2, p=1.
+/// About 25 ms of one core: call it from a blocking thread.
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("Argon2 with default parameters and a generated salt cannot fail")
+        .to_string()
+}
+
+/// False for a wrong password and for a stored hash that does not parse.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_counts_characters_and_never_trims() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.check(""), Err(PasswordError::Missing));
+        assert_eq!(policy.check("1234567"), Err(PasswordError::TooShort { length: 7, min: 8 }));
+        assert!(policy.check("   1234 ").is_ok(), "spaces count as characters");
+        assert!(matches!(policy.check(&"x".repeat(257)), Err(PasswordError::TooLong { .. })));
+    }
+
+    #[test]
+    fn character_classes_are_configurable() {
+        let policy = PasswordPolicy::new(8, "upper, digit").unwrap();
+        assert_eq!(policy.check("abcdefgh"), Err(PasswordError::MissingClass("an uppercase letter")));
+        assert_eq!(policy.check("Abcdefgh"), Err(PasswordError::MissingClass("a digit")));
+        assert!(policy.check("Abcdefg1").is_ok());
+        assert!(PasswordPolicy::new(8, "emoji").is_err());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters() {
+        let hash = hash_password("000123 secret");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(verify_password(&hash, "000123 secret"));
+        assert!(!verify_password(&hash, "000123 secret "));
+        assert!(!verify_password("not a hash", "x"));
+    }
+}

@@ -1,0 +1,179 @@
+//! Administrators: master administrators create them, assign their groups, remove them.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum::extract::RawForm;
+
+use super::{
+    AppState,
+    auth::AdminUser,
+    center::{Chrome, Selection, TreeItem, TreeView},
+    error::{AppError, AppResult},
+    forms::{FieldErrors, datetime},
+};
+use crate::{
+    domain::{AgentName, Email, Id, hash_password},
+    org::Access,
+    storage::{AdminRecord, NewAdmin, StorageError},
+    telemetry::spawn_blocking_with_tracing,
+};
+
+/// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
+/// read from its raw pairs.
+#[derive(Debug, Default)]
+pub struct AdminForm {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub is_master: bool,
+    pub group_ids: Vec<Id>,
+}
+
+impl AdminForm {
+    fn from_raw(raw: &[u8]) -> AdminForm {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).unwrap_or_default();
+        let mut form = AdminForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "name" => form.name = value,
+                "email" => form.email = value,
+                "password" => form.password = value,
+                "is_master" => form.is_master = !value.is_empty(),
+                "group_id" => form.group_ids.extend(value.parse::<Id>().ok()),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+pub struct GroupChoice {
+    pub id: Id,
+    pub path: String,
+    pub checked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin.html")]
+pub struct AdminPage {
+    pub chrome: Chrome,
+    pub tree: TreeView,
+    pub admin_id: Option<Id>,
+    pub is_self: bool,
+    pub form: AdminForm,
+    pub groups: Vec<GroupChoice>,
+    pub errors: FieldErrors,
+    pub created_at: String,
+}
+
+async fn admin_page(state: &AppState, user: &AdminUser, target: Option<&AdminRecord>, form: AdminForm, errors: FieldErrors) -> AppResult<AdminPage> {
+    let access = user.access(state).await?;
+    let selection = Selection { admin: target.map(|a| a.id), ..Selection::default() };
+    let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
+    let mut groups: Vec<GroupChoice> = access
+        .visible_ids()
+        .into_iter()
+        .map(|id| GroupChoice { id, path: access.visible_path(id), checked: form.group_ids.contains(&id) })
+        .collect();
+    groups.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+    Ok(AdminPage {
+        chrome: Chrome::new(user),
+        tree,
+        admin_id: target.map(|a| a.id),
+        is_self: target.is_some_and(|a| a.id == user.admin.id),
+        groups,
+        errors,
+        created_at: target.map(|a| datetime(a.created_at)).unwrap_or_default(),
+        form,
+    })
+}
+
+pub async fn new_form(State(state): State<AppState>, user: AdminUser) -> AppResult<AdminPage> {
+    user.require_master()?;
+    admin_page(&state, &user, None, AdminForm::default(), FieldErrors::default()).await
+}
+
+fn known_groups(access: &Access, ids: &[Id], errors: &mut FieldErrors) -> Vec<Id> {
+    let known: Vec<Id> = ids.iter().copied().filter(|id| access.can_see(*id)).collect();
+    if known.len() != ids.len() {
+        errors.add("groups", "Some of the chosen groups no longer exist; check the list again");
+    }
+    known
+}
+
+pub async fn create(State(state): State<AppState>, user: AdminUser, RawForm(raw): RawForm) -> AppResult<Response> {
+    user.require_master()?;
+    let form = AdminForm::from_raw(&raw);
+    let access = user.access(&state).await?;
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", AgentName::parse(&form.name));
+    let email = errors.check("email", Email::parse(&form.email));
+    let password_ok = errors.check("password", state.config.password_policy.check(&form.password)).is_some();
+    let group_ids = known_groups(&access, &form.group_ids, &mut errors);
+    if let (Some(name), Some(email), true, true) = (&name, &email, password_ok, errors.is_empty()) {
+        let password = form.password.clone();
+        let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+        let new = NewAdmin { email, name, password_hash: &hash, is_master: form.is_master, group_ids: &group_ids };
+        match state.storage.create_admin(new).await {
+            Ok(id) => return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response()),
+            Err(StorageError::Duplicate) => errors.add("email", "An administrator with this email already exists"),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let form = AdminForm { password: String::new(), ..form };
+    let page = admin_page(&state, &user, None, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn target_admin(state: &AppState, user: &AdminUser, id: Id) -> AppResult<AdminRecord> {
+    user.require_master()?;
+    state.storage.admin_by_id(id).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn show(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<AdminPage> {
+    let target = target_admin(&state, &user, id).await?;
+    let form = AdminForm {
+        name: target.name.clone(),
+        email: target.email.clone(),
+        password: String::new(),
+        is_master: target.is_master(),
+        group_ids: state.storage.admin_group_ids(id).await?,
+    };
+    admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
+}
+
+pub async fn update(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>, RawForm(raw): RawForm) -> AppResult<Response> {
+    let target = target_admin(&state, &user, id).await?;
+    let mut form = AdminForm::from_raw(&raw);
+    form.email = target.email.clone();
+    let access = user.access(&state).await?;
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", AgentName::parse(&form.name));
+    let group_ids = known_groups(&access, &form.group_ids, &mut errors);
+    // A master cannot demote themselves: the account could be left with no master at all.
+    let is_master = form.is_master || target.id == user.admin.id;
+    if let (Some(name), true) = (&name, errors.is_empty()) {
+        state.storage.update_admin(id, name, is_master, &group_ids).await?;
+        return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
+    }
+    let page = admin_page(&state, &user, Some(&target), form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+    let target = target_admin(&state, &user, id).await?;
+    if target.id == user.admin.id {
+        let mut errors = FieldErrors::default();
+        errors.add("delete", "You cannot delete your own account; ask another master administrator");
+        let form = AdminForm { name: target.name.clone(), email: target.email.clone(), is_master: true, ..AdminForm::default() };
+        let page = admin_page(&state, &user, Some(&target), form, errors).await?;
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    state.storage.delete_admin(id).await?;
+    Ok(Redirect::to("/admin").into_response())
+}

@@ -1,0 +1,263 @@
+//! Agent Properties: add, edit, move, enable/disable, set a password, delete.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    AppState,
+    auth::AdminUser,
+    center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
+    error::{AppError, AppResult},
+    forms::{FieldErrors, datetime, ticked},
+};
+use crate::{
+    domain::{AgentName, Description, Email, Id, Nickname, hash_password},
+    org::Access,
+    storage::{AgentRecord, AgentUpdate, NewAgent, StorageError},
+    telemetry::spawn_blocking_with_tracing,
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AgentForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub nickname: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub enabled: Option<String>,
+    #[serde(default)]
+    pub group_id: String,
+    /// Only on the "add agent" form.
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/agent.html")]
+pub struct AgentPage {
+    pub chrome: Chrome,
+    pub tree: TreeView,
+    /// None on the "add agent" page.
+    pub agent_id: Option<Id>,
+    pub group_id: Id,
+    pub group_path: String,
+    pub form: AgentForm,
+    pub form_enabled: bool,
+    pub group_options: Vec<GroupOption>,
+    pub errors: FieldErrors,
+    pub created_at: String,
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AgentQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn agent_page(
+    state: &AppState,
+    user: &AdminUser,
+    access: &Access,
+    group_id: Id,
+    agent: Option<&AgentRecord>,
+    form: AgentForm,
+    errors: FieldErrors,
+) -> AppResult<AgentPage> {
+    let selection = Selection { group: Some(group_id), agent: agent.map(|a| a.id), admin: None };
+    let tree = TreeView::build(state, user, access, selection, "", 0).await?;
+    let selected_group = form.group_id.parse().ok().unwrap_or(group_id);
+    Ok(AgentPage {
+        chrome: Chrome::new(user),
+        tree,
+        agent_id: agent.map(|a| a.id),
+        group_id,
+        group_path: access.visible_path(group_id),
+        form_enabled: ticked(&form.enabled),
+        group_options: group_options(access, Some(selected_group), None),
+        errors,
+        created_at: agent.map(|a| datetime(a.created_at)).unwrap_or_default(),
+        notice: None,
+        form,
+    })
+}
+
+/// The agent, if it is in a group this administrator sees.
+async fn visible_agent(state: &AppState, access: &Access, id: Id) -> AppResult<AgentRecord> {
+    state
+        .storage
+        .agent_by_id(id)
+        .await?
+        .filter(|agent| access.can_see(agent.group_id))
+        .ok_or(AppError::NotFound)
+}
+
+fn form_of(agent: &AgentRecord) -> AgentForm {
+    AgentForm {
+        name: agent.name.clone(),
+        nickname: agent.nickname.clone(),
+        email: agent.email.clone(),
+        description: agent.description.clone(),
+        enabled: agent.is_enabled().then(|| "on".to_owned()),
+        group_id: agent.group_id.to_string(),
+        password: String::new(),
+    }
+}
+
+pub async fn new_form(State(state): State<AppState>, user: AdminUser, Path(group_id): Path<Id>) -> AppResult<AgentPage> {
+    let access = user.access(&state).await?;
+    if !access.can_see(group_id) {
+        return Err(AppError::NotFound);
+    }
+    let form = AgentForm { enabled: Some("on".into()), group_id: group_id.to_string(), ..AgentForm::default() };
+    agent_page(&state, &user, &access, group_id, None, form, FieldErrors::default()).await
+}
+
+/// The fields both forms share, parsed; errors land beside their fields.
+struct ParsedAgent {
+    name: AgentName,
+    nickname: Nickname,
+    email: Email,
+    description: Description,
+    group_id: Id,
+}
+
+fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> Option<ParsedAgent> {
+    let name = errors.check("name", AgentName::parse(&form.name));
+    let nickname = errors.check("nickname", Nickname::parse(&form.nickname));
+    let email = errors.check("email", Email::parse(&form.email));
+    let description = errors.check("description", Description::parse(&form.description));
+    let group_id = form.group_id.trim().parse().ok().filter(|id| access.can_see(*id));
+    if group_id.is_none() {
+        errors.add("group_id", "Choose a group from the list");
+    }
+    Some(ParsedAgent { name: name?, nickname: nickname?, email: email?, description: description?, group_id: group_id? })
+}
+
+const EMAIL_TAKEN: &str = "An agent with this email already exists";
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(group_id): Path<Id>,
+    Form(form): Form<AgentForm>,
+) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    if !access.can_see(group_id) {
+        return Err(AppError::NotFound);
+    }
+    let mut errors = FieldErrors::default();
+    let parsed = parse_agent(&form, &access, &mut errors);
+    let password_ok = errors.check("password", state.config.password_policy.check(&form.password)).is_some();
+    if let (Some(agent), true) = (parsed, password_ok) {
+        let password = form.password.clone();
+        let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+        let new = NewAgent {
+            group_id: agent.group_id,
+            name: &agent.name,
+            nickname: &agent.nickname,
+            email: &agent.email,
+            description: &agent.description,
+            password_hash: &hash,
+        };
+        match state.storage.create_agent(new).await {
+            Ok(id) => return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response()),
+            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let form = AgentForm { password: String::new(), ..form };
+    let page = agent_page(&state, &user, &access, group_id, None, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Query(query): Query<AgentQuery>,
+) -> AppResult<AgentPage> {
+    let access = user.access(&state).await?;
+    let agent = visible_agent(&state, &access, id).await?;
+    let mut page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form_of(&agent), FieldErrors::default()).await?;
+    page.notice = match query.done.as_str() {
+        "created" => Some("Agent created."),
+        "saved" => Some("Agent saved."),
+        "password" => Some("Password changed."),
+        _ => None,
+    };
+    Ok(page)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Form(form): Form<AgentForm>,
+) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    let agent = visible_agent(&state, &access, id).await?;
+    let mut errors = FieldErrors::default();
+    if let Some(parsed) = parse_agent(&form, &access, &mut errors) {
+        let update = AgentUpdate {
+            group_id: parsed.group_id,
+            name: &parsed.name,
+            nickname: &parsed.nickname,
+            email: &parsed.email,
+            description: &parsed.description,
+            enabled: ticked(&form.enabled),
+        };
+        match state.storage.update_agent(id, update).await {
+            Ok(()) => return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response()),
+            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn set_password(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    let agent = visible_agent(&state, &access, id).await?;
+    if let Err(error) = state.config.password_policy.check(&form.password) {
+        let mut errors = FieldErrors::default();
+        errors.add("new_password", error.to_string());
+        let page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form_of(&agent), errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let password = form.password;
+    let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+    state.storage.set_agent_password(id, &hash).await?;
+    state.storage.delete_agent_sessions(id).await?;
+    Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
+}
+
+pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    let agent = visible_agent(&state, &access, id).await?;
+    state.storage.delete_agent(id).await?;
+    Ok(Redirect::to(&format!("/admin/groups/{}?done=agent-deleted", agent.group_id)).into_response())
+}

@@ -1,0 +1,178 @@
+//! The JSON API under `/api/v1`, with the web's rights. Scripts get a token from
+//! `POST /api/v1/tokens` and send it as `Authorization: Bearer <token>`.
+
+use axum::{
+    Json, Router,
+    extract::{Multipart, Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    auth::{ApiAdmin, ClientAddress, start_session},
+    error::{ApiResult, AppError},
+    imports::{ImportView, result_download, visible_job},
+    session::MaybeSession,
+    upload::read_file_field,
+};
+use crate::{
+    domain::{Email, Id, verify_password},
+    import::pipeline,
+    storage::{ImportJob, SessionKind},
+    telemetry::spawn_blocking_with_tracing,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tokens", post(create_token))
+        .route("/tokens/current", delete(revoke_token))
+        .route("/groups", get(groups))
+        .route("/groups/{id}/imports", get(group_imports).post(upload))
+        .route("/imports/{id}", get(status))
+        .route("/imports/{id}/result", get(result))
+        .fallback(|| async { super::error::ApiError(AppError::NotFound) })
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    token: String,
+    token_type: &'static str,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    Json(request): Json<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    state.throttle.attempt(&request.email, address)?;
+    let admin = match Email::parse(&request.email) {
+        Ok(email) => state.storage.admin_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = admin.as_ref().map(|a| a.password_hash.clone());
+    let password = request.password;
+    let verified = spawn_blocking_with_tracing(move || hash.is_some_and(|hash| verify_password(&hash, &password))).await;
+    let admin = admin.filter(|_| verified).ok_or(AppError::SignInRequired)?;
+    let token = start_session(&state, SessionKind::Api, admin.id, None).await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse { token, token_type: "Bearer" })))
+}
+
+async fn revoke_token(State(state): State<AppState>, _admin: ApiAdmin, MaybeSession(session): MaybeSession) -> ApiResult<StatusCode> {
+    if let Some(session) = session {
+        state.storage.delete_session(&session.token_hash).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct GroupJson {
+    id: Id,
+    parent_id: Option<Id>,
+    name: String,
+    path: String,
+    enabled: bool,
+    agent_count: i64,
+}
+
+async fn groups(State(state): State<AppState>, ApiAdmin(user): ApiAdmin) -> ApiResult<Json<Vec<GroupJson>>> {
+    let access = user.access(&state).await?;
+    let groups = access
+        .visible_ids()
+        .into_iter()
+        .filter_map(|id| access.tree.get(id))
+        .map(|group| GroupJson {
+            id: group.id,
+            parent_id: group.parent_id.filter(|parent| access.can_see(*parent)),
+            name: group.name.clone(),
+            path: access.tree.path(group.id),
+            enabled: group.is_enabled(),
+            agent_count: group.agent_count,
+        })
+        .collect();
+    Ok(Json(groups))
+}
+
+/// An import's state as scripts and the progress bar read it.
+#[derive(Serialize)]
+pub struct ImportJson {
+    id: Id,
+    group_id: Id,
+    file_name: String,
+    state: &'static str,
+    total_rows: Option<i64>,
+    done_rows: i64,
+    created: i64,
+    failed: i64,
+    percent: i64,
+    progress_text: String,
+    summary: Option<String>,
+    error: Option<String>,
+    result_url: Option<String>,
+}
+
+impl ImportJson {
+    fn new(job: &ImportJob) -> ImportJson {
+        let view = ImportView::new(job);
+        ImportJson {
+            id: job.id,
+            group_id: job.group_id,
+            file_name: job.file_name.clone(),
+            state: view.state,
+            total_rows: job.total_rows,
+            done_rows: job.done_rows,
+            created: job.created_count,
+            failed: job.failed_count,
+            percent: view.percent,
+            progress_text: view.progress_text,
+            summary: (view.state == "finished").then_some(view.summary),
+            error: job.error.clone(),
+            result_url: view.has_result.then(|| format!("/api/v1/imports/{}/result", job.id)),
+        }
+    }
+}
+
+async fn group_imports(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(group_id): Path<Id>) -> ApiResult<Json<Vec<ImportJson>>> {
+    if !user.access(&state).await?.can_see(group_id) {
+        return Err(AppError::NotFound.into());
+    }
+    let jobs = state.storage.group_imports(group_id, 100).await?;
+    Ok(Json(jobs.iter().map(ImportJson::new).collect()))
+}
+
+/// `multipart/form-data` with a `file` field. Answers 202 with the job at once; a file
+/// rejected as a whole answers 422 with the reason and creates nothing.
+async fn upload(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(group_id): Path<Id>, multipart: Multipart) -> ApiResult<Response> {
+    if !user.access(&state).await?.can_see(group_id) {
+        return Err(AppError::NotFound.into());
+    }
+    let limits = &state.config.limits;
+    // A browser session must prove the form is ours; a bearer token already does.
+    let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
+    let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
+    let submitted = pipeline::submit(&state.storage, limits, group_id, &user.admin.name, &file.file_name, file.bytes)
+        .await
+        .map_err(|error| match error {
+            pipeline::SubmitError::File(error) => AppError::File(error),
+            pipeline::SubmitError::Storage(error) => error.into(),
+        })?;
+    let job = state.storage.import_job(submitted.job_id).await?.ok_or(AppError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(ImportJson::new(&job))).into_response())
+}
+
+async fn status(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(job_id): Path<Id>) -> ApiResult<Json<ImportJson>> {
+    let job = visible_job(&state, &user, job_id).await?;
+    Ok(Json(ImportJson::new(&job)))
+}
+
+async fn result(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(job_id): Path<Id>) -> ApiResult<Response> {
+    Ok(result_download(&state, &user, job_id).await?)
+}

@@ -1,0 +1,124 @@
+//! Who is asking: extractors for administrators (browser or API token) and agents, and the
+//! start and end of a session.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
+
+use super::{
+    AppState,
+    error::{ApiError, AppError},
+    session::{Session, random_token, token_hash},
+};
+use crate::{
+    domain::{Id, now},
+    org::{Access, OrgTree},
+    storage::{AdminRecord, AgentRecord, SessionKind},
+};
+
+/// A signed-in administrator (browser session).
+pub struct AdminUser {
+    pub admin: AdminRecord,
+    pub session: Session,
+}
+
+impl AdminUser {
+    /// What this administrator may see, computed from the current tree.
+    pub async fn access(&self, state: &AppState) -> Result<Access, AppError> {
+        let tree = OrgTree::new(state.storage.all_groups().await?);
+        Ok(if self.admin.is_master() {
+            Access::everything(tree)
+        } else {
+            Access::limited_to(tree, &state.storage.admin_group_ids(self.admin.id).await?)
+        })
+    }
+
+    /// Masters only; anyone else gets the same 404 as for something that does not exist.
+    pub fn require_master(&self) -> Result<(), AppError> {
+        if self.admin.is_master() { Ok(()) } else { Err(AppError::NotFound) }
+    }
+}
+
+async fn admin_from(parts: &Parts, state: &AppState, kinds: &[SessionKind]) -> Result<AdminUser, AppError> {
+    let session = parts
+        .extensions
+        .get::<Session>()
+        .filter(|session| kinds.contains(&session.kind))
+        .cloned()
+        .ok_or(AppError::SignInRequired)?;
+    let admin = state.storage.admin_by_id(session.principal_id).await?.ok_or(AppError::SignInRequired)?;
+    Ok(AdminUser { admin, session })
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        admin_from(parts, state, &[SessionKind::Admin]).await
+    }
+}
+
+/// An administrator calling the API: with a bearer token, or from a signed-in browser.
+pub struct ApiAdmin(pub AdminUser);
+
+impl FromRequestParts<AppState> for ApiAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ApiAdmin(admin_from(parts, state, &[SessionKind::Api, SessionKind::Admin]).await?))
+    }
+}
+
+/// A signed-in, enabled agent.
+pub struct AgentUser {
+    pub agent: AgentRecord,
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for AgentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .filter(|session| session.kind == SessionKind::Agent)
+            .cloned()
+            .ok_or(AppError::SignInRequired)?;
+        let agent = state
+            .storage
+            .agent_by_id(session.principal_id)
+            .await?
+            .filter(AgentRecord::is_enabled)
+            .ok_or(AppError::SignInRequired)?;
+        Ok(AgentUser { agent, session })
+    }
+}
+
+/// The client's address for throttling, when the server was started with connect info.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
+/// Starts a fresh session (a new token every sign-in, so a planted one is never promoted) and
+/// ends the one the browser had. Returns the token for the cookie or the API client.
+pub async fn start_session(state: &AppState, kind: SessionKind, principal_id: Id, previous: Option<&Session>) -> Result<String, AppError> {
+    if let Some(previous) = previous {
+        state.storage.delete_session(&previous.token_hash).await?;
+    }
+    let token = random_token();
+    state
+        .storage
+        .create_session(&token_hash(&token), kind, principal_id, &random_token(), now())
+        .await?;
+    Ok(token)
+}

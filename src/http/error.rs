@@ -1,0 +1,132 @@
+//! Errors are pages: each maps to a status, a title and a message, rendered by `error.html`
+//! for the web and as JSON under `/api/`. A 500 hides its cause from the user and logs it.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+
+use crate::{import::FileError, storage::StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not signed in: the web redirects to the sign-in page, the API answers 401.
+    #[error("Please sign in.")]
+    SignInRequired,
+    /// Also what another group's objects answer: their existence is not revealed.
+    #[error("There is nothing here, or it is not yours to see.")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("Too many sign-in attempts. Wait {0} seconds and try again.")]
+    TooManyAttempts(u64),
+    #[error("Something went wrong on our side. It has been logged; please try again.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::File(FileError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::SignInRequired => "Sign-in required",
+            AppError::NotFound => "Not found",
+            AppError::Forbidden(_) => "Not allowed",
+            AppError::BadRequest(_) => "That did not work",
+            AppError::File(_) => "The file cannot be imported",
+            AppError::TooManyAttempts(_) => "Too many attempts",
+            AppError::Internal(_) => "Server error",
+        }
+    }
+
+    fn log(&self) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = %format!("{cause:#}"), "request failed");
+        }
+    }
+
+    fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            AppError::TooManyAttempts(seconds) => HeaderValue::from_str(&seconds.to_string()).ok(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        if matches!(self, AppError::SignInRequired) {
+            return Redirect::to("/login").into_response();
+        }
+        let page = ErrorPage { title: self.title(), message: self.to_string() };
+        let mut response = (self.status(), page).into_response();
+        if let Some(value) = self.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        error.log();
+        let status = error.status();
+        let body = serde_json::json!({
+            "error": { "status": status.as_u16(), "title": error.title(), "message": error.to_string() }
+        });
+        let mut response = (status, Json(body)).into_response();
+        if let Some(value) = error.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+pub type ApiResult<T> = Result<T, ApiError>;

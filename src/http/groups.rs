@@ -1,0 +1,218 @@
+//! Group Properties: view, create, rename, move, enable/disable, delete.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    AppState,
+    auth::AdminUser,
+    center::{Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page},
+    error::{AppError, AppResult},
+    forms::{FieldErrors, optional_id, ticked},
+    imports::ImportView,
+};
+use crate::{
+    domain::{Description, GroupName, Id},
+    org::Access,
+    storage::{GroupUpdate, StorageError},
+};
+
+/// How many past imports the Properties panel lists.
+const HISTORY_LENGTH: i64 = 10;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GroupForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub enabled: Option<String>,
+    #[serde(default)]
+    pub parent_id: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/group.html")]
+pub struct GroupPage {
+    pub chrome: Chrome,
+    pub tree: TreeView,
+    pub group_id: Id,
+    pub path: String,
+    pub agent_count: i64,
+    pub subgroup_count: usize,
+    pub form: GroupForm,
+    pub form_enabled: bool,
+    pub parent_options: Vec<GroupOption>,
+    pub may_be_top_level: bool,
+    pub errors: FieldErrors,
+    pub new_group: NewGroupForm,
+    pub latest: Option<ImportView>,
+    pub history: Vec<ImportView>,
+    pub notice: Option<&'static str>,
+}
+
+/// What each redirect after a change says at the top of the panel.
+fn notice(code: &str) -> Option<&'static str> {
+    match code {
+        "saved" => Some("Group saved."),
+        "created" => Some("Group created."),
+        "agent-deleted" => Some("Agent deleted."),
+        "import-queued" => Some("File accepted. The import runs in the background."),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct GroupQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    offset: i64,
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Query(query): Query<GroupQuery>,
+) -> AppResult<GroupPage> {
+    let mut page = group_page(&state, &user, id, None, FieldErrors::default(), NewGroupForm::default(), &query).await?;
+    page.notice = notice(&query.done);
+    Ok(page)
+}
+
+/// The group's panel; `form` is the edit form's input when it is shown again with errors.
+async fn group_page(
+    state: &AppState,
+    user: &AdminUser,
+    id: Id,
+    form: Option<GroupForm>,
+    errors: FieldErrors,
+    new_group: NewGroupForm,
+    query: &GroupQuery,
+) -> AppResult<GroupPage> {
+    let access = user.access(state).await?;
+    let group = visible_group(&access, id)?;
+    let form = form.unwrap_or_else(|| GroupForm {
+        name: group.name.clone(),
+        description: group.description.clone(),
+        enabled: group.is_enabled().then(|| "on".to_owned()),
+        parent_id: group.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+    });
+    let selected_parent = optional_id(&form.parent_id).ok().flatten();
+    let imports = state.storage.group_imports(id, HISTORY_LENGTH).await?;
+    let history: Vec<ImportView> = imports.iter().map(ImportView::new).collect();
+    let tree = TreeView::build(state, user, &access, Selection { group: Some(id), ..Selection::default() }, &query.q, query.offset).await?;
+    Ok(GroupPage {
+        chrome: Chrome::new(user),
+        group_id: id,
+        path: access.visible_path(id),
+        agent_count: group.agent_count,
+        subgroup_count: access.tree.children(Some(id)).len(),
+        form_enabled: ticked(&form.enabled),
+        parent_options: group_options(&access, selected_parent, Some(id)),
+        may_be_top_level: access.is_master(),
+        errors,
+        new_group: NewGroupForm { parent_id: id.to_string(), ..new_group },
+        latest: history.first().cloned(),
+        history,
+        notice: None,
+        tree,
+        form,
+    })
+}
+
+fn visible_group(access: &Access, id: Id) -> AppResult<&crate::storage::GroupRecord> {
+    if access.can_see(id) { access.tree.get(id).ok_or(AppError::NotFound) } else { Err(AppError::NotFound) }
+}
+
+pub async fn create(State(state): State<AppState>, user: AdminUser, Form(form): Form<NewGroupForm>) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    let mut errors = FieldErrors::default();
+    let parent_id = match optional_id(&form.parent_id) {
+        Ok(Some(parent)) if access.can_see(parent) => Some(parent),
+        Ok(None) if access.is_master() => None,
+        _ => return Err(AppError::NotFound),
+    };
+    let name = errors.check("new_name", GroupName::parse(&form.name));
+    let description = errors.check("new_description", Description::parse(&form.description));
+    if let (Some(name), Some(description)) = (&name, &description) {
+        match state.storage.create_group(parent_id, name, description).await {
+            Ok(id) => return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response()),
+            Err(StorageError::Duplicate) => errors.add("new_name", "A group with this name already exists here; choose another name"),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(match parent_id {
+        Some(parent) => group_page(&state, &user, parent, None, errors, form, &GroupQuery::default()).await?.into_response(),
+        None => home_page(&state, &user, "", form, errors).await?.into_response(),
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Form(form): Form<GroupForm>,
+) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    visible_group(&access, id)?;
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", GroupName::parse(&form.name));
+    let description = errors.check("description", Description::parse(&form.description));
+    let parent_id = match optional_id(&form.parent_id) {
+        Ok(Some(parent)) if !access.can_see(parent) => {
+            errors.add("parent_id", "Choose a group from the list");
+            None
+        }
+        Ok(Some(parent)) if access.tree.is_in_subtree(parent, id) => {
+            errors.add("parent_id", "A group cannot move into itself or a group below it");
+            None
+        }
+        Ok(None) if !access.is_master() => {
+            errors.add("parent_id", "Only a master administrator can make a top-level group");
+            None
+        }
+        Ok(parent) => parent,
+        Err(message) => {
+            errors.add("parent_id", message);
+            None
+        }
+    };
+    if let (Some(name), Some(description), true) = (&name, &description, errors.is_empty()) {
+        let update = GroupUpdate { name, description, enabled: ticked(&form.enabled), parent_id };
+        match state.storage.update_group(id, update).await {
+            Ok(()) => return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response()),
+            Err(StorageError::Duplicate) => errors.add("name", "A group with this name already exists there; choose another name"),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let page = group_page(&state, &user, id, Some(form), errors, NewGroupForm::default(), &GroupQuery::default()).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+    let access = user.access(&state).await?;
+    let group = visible_group(&access, id)?;
+    let parent = group.parent_id.filter(|parent| access.can_see(*parent));
+    if state.storage.delete_empty_group(id).await? {
+        let to = parent.map_or_else(|| "/admin".to_owned(), |parent| format!("/admin/groups/{parent}"));
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let mut errors = FieldErrors::default();
+    errors.add(
+        "delete",
+        "This group still has agents or subgroups. Move or delete them first, then delete the group.",
+    );
+    let page = group_page(&state, &user, id, None, errors, NewGroupForm::default(), &GroupQuery::default()).await?;
+    Ok((axum::http::StatusCode::CONFLICT, page).into_response())
+}

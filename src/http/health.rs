@@ -1,0 +1,21 @@
+//! Probes for load balancers and orchestrators.
+
+use axum::{extract::State, http::StatusCode};
+
+use super::AppState;
+
+/// The process is up and answering.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers too: only then should traffic be sent here.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.storage.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Thin handlers: extract → call → render. One file per area, each with its page structs.
+
+mod admins;
+mod assets;
+mod agent_portal;
+mod agents;
+mod api;
+mod auth;
+mod center;
+pub mod error;
+mod forms;
+mod groups;
+mod health;
+mod imports;
+mod login;
+pub mod session;
+mod setup;
+mod throttle;
+mod upload;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+    middleware,
+    response::Redirect,
+    routing::{get, post},
+};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::{config::Config, storage::Storage};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Storage,
+    pub config: Arc<Config>,
+    pub throttle: Arc<throttle::Throttle>,
+}
+
+impl AppState {
+    pub fn new(storage: Storage, config: Config) -> AppState {
+        AppState { storage, config: Arc::new(config), throttle: Arc::new(throttle::Throttle::new()) }
+    }
+}
+
+/// No inline script or style anywhere, so the policy can forbid them outright.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    // Room for the multipart envelope around the largest allowed file; the upload handler
+    // enforces the exact file limit itself, with a clear message.
+    let body_limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20);
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/admin") }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/setup/{token}", get(setup::form).post(setup::submit))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/agent/login", get(agent_portal::login_form).post(agent_portal::login_submit))
+        .route("/agent", get(agent_portal::home))
+        .route("/agent/logout", post(agent_portal::logout))
+        .route("/admin", get(center::home))
+        .route("/admin/tree/groups/{id}/agents", get(center::tree_agents))
+        .route("/admin/groups", post(groups::create))
+        .route("/admin/groups/{id}", get(groups::show).post(groups::update))
+        .route("/admin/groups/{id}/delete", post(groups::delete))
+        .route("/admin/groups/{id}/agents", post(agents::create))
+        .route("/admin/groups/{id}/agents/new", get(agents::new_form))
+        .route("/admin/agents/{id}", get(agents::show).post(agents::update))
+        .route("/admin/agents/{id}/password", post(agents::set_password))
+        .route("/admin/agents/{id}/delete", post(agents::delete))
+        .route("/admin/admins", post(admins::create))
+        .route("/admin/admins/new", get(admins::new_form))
+        .route("/admin/admins/{id}", get(admins::show).post(admins::update))
+        .route("/admin/admins/{id}/delete", post(admins::delete))
+        .route("/admin/groups/{id}/import", get(imports::page).post(imports::upload))
+        .route("/admin/import-template.xlsx", get(imports::template_xlsx))
+        .route("/admin/import-template.csv", get(imports::template_csv))
+        .route("/admin/imports/{id}/result", get(imports::result))
+        .nest("/api/v1", api::router())
+        .route("/static/app.css", get(assets::stylesheet))
+        .route("/static/app.js", get(assets::script))
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), session::layer))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

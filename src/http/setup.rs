@@ -1,0 +1,101 @@
+//! First start: the one-time link printed in the log leads here, to create the first master
+//! administrator. The token works once; after that every outstanding link is dead.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    AppState,
+    auth::start_session,
+    error::{AppError, AppResult},
+    forms::FieldErrors,
+    session::{FormToken, SESSION_COOKIE, set_cookie, token_hash},
+};
+use crate::{
+    domain::{AgentName, Email, hash_password},
+    storage::{NewAdmin, SessionKind},
+    telemetry::spawn_blocking_with_tracing,
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/setup.html")]
+pub struct SetupPage {
+    pub token: String,
+    pub csrf: String,
+    pub name: String,
+    pub email: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+fn with_cookie(mut response: Response, token: &FormToken) -> Response {
+    if let Some(value) = token.set_cookie.as_ref().and_then(|cookie| cookie.parse().ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
+    if state.storage.setup_token_exists(&token_hash(token)).await? && !state.storage.master_admin_exists().await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn form(State(state): State<AppState>, Path(token): Path<String>, csrf: FormToken) -> AppResult<Response> {
+    live_token(&state, &token).await?;
+    let page = SetupPage { token, csrf: csrf.value.clone(), name: String::new(), email: String::new(), errors: FieldErrors::default() };
+    Ok(with_cookie(page.into_response(), &csrf))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: FormToken,
+    Form(form): Form<SetupForm>,
+) -> AppResult<Response> {
+    live_token(&state, &token).await?;
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", AgentName::parse(&form.name));
+    let email = errors.check("email", Email::parse(&form.email));
+    if errors.check("password", state.config.password_policy.check(&form.password)).is_some() && form.password != form.confirm {
+        errors.add("confirm", "The two passwords differ; type the same password twice");
+    }
+    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+        let page = SetupPage { token, csrf: csrf.value.clone(), name: form.name, email: form.email, errors };
+        return Ok(with_cookie((StatusCode::UNPROCESSABLE_ENTITY, page).into_response(), &csrf));
+    };
+    if !state.storage.take_setup_token(&token_hash(&token)).await? {
+        return Err(AppError::NotFound);
+    }
+    let password = form.password;
+    let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+    let id = state
+        .storage
+        .create_admin(NewAdmin { email: &email, name: &name, password_hash: &hash, is_master: true, group_ids: &[] })
+        .await?;
+    state.storage.clear_setup_tokens().await?;
+    tracing::info!(admin_id = id, "first master administrator created; setup links are now dead");
+    let session = start_session(&state, SessionKind::Admin, id, None).await?;
+    let cookie = set_cookie(SESSION_COOKIE, &session, state.config.session_max.as_secs(), state.config.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
+}

@@ -1,0 +1,115 @@
+//! Receiving an uploaded file: streamed, capped at the configured size, and with its
+//! CSRF field checked before a byte of the file is kept.
+
+use axum::{
+    extract::Multipart,
+    http::{HeaderValue, header},
+};
+
+use super::{
+    error::AppError,
+    session::{CSRF_FIELD, Session, verify_csrf},
+};
+use crate::import::FileError;
+
+pub struct UploadedFile {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the `file` field. With `csrf_for` set (a browser form), a valid `csrf` field must come
+/// first. Anything over `max_bytes` is refused as soon as it is seen, not after it is stored.
+pub async fn read_file_field(mut multipart: Multipart, max_bytes: u64, csrf_for: Option<&Session>) -> Result<UploadedFile, AppError> {
+    let mut csrf_checked = csrf_for.is_none();
+    let too_large = || AppError::File(FileError::TooLarge { limit: max_bytes });
+    while let Some(mut field) = multipart.next_field().await.map_err(|error| multipart_error(&error.body_text(), max_bytes))? {
+        match field.name() {
+            Some(CSRF_FIELD) => {
+                let provided = field.text().await.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+                if let Some(session) = csrf_for {
+                    verify_csrf(session, &provided)?;
+                    csrf_checked = true;
+                }
+            }
+            Some("file") => {
+                if !csrf_checked {
+                    return Err(AppError::Forbidden(
+                        "This form has expired or did not come from Roster. Reload the page and submit it again.",
+                    ));
+                }
+                let file_name = clean_file_name(field.file_name().unwrap_or("upload"));
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|error| multipart_error(&error.body_text(), max_bytes))? {
+                    if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                        return Err(too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                return Ok(UploadedFile { file_name, bytes });
+            }
+            _ => {}
+        }
+    }
+    Err(AppError::BadRequest("Choose a file to upload (.xlsx or .csv).".into()))
+}
+
+fn multipart_error(text: &str, max_bytes: u64) -> AppError {
+    if text.contains("length limit") {
+        AppError::File(FileError::TooLarge { limit: max_bytes })
+    } else {
+        AppError::BadRequest("The upload was interrupted or malformed; try again.".into())
+    }
+}
+
+/// The name shown in the history and used for the result file: no path, no control
+/// characters, bounded length.
+pub fn clean_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() { "upload".to_owned() } else { cleaned.to_owned() }
+}
+
+/// `Content-Disposition: attachment` with an ASCII fallback name (no quotes, slashes or other
+/// surprises) and the exact name in RFC 5987 form.
+pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect();
+    let value = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    (
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    )
+}
+
+/// `agents.xlsx` → `agents.result.xlsx`.
+pub fn result_file_name(upload_name: &str) -> String {
+    let stem = upload_name.rsplit_once('.').map_or(upload_name, |(stem, _)| stem);
+    format!("{stem}.result.xlsx")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_paths_and_tricks() {
+        assert_eq!(clean_file_name("C:\\Users\\ann\\agents.xlsx"), "agents.xlsx");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("a\r\nb.csv"), "ab.csv");
+        assert_eq!(result_file_name("agents.xlsx"), "agents.result.xlsx");
+        let (_, value) = attachment("my \"agents\".xlsx");
+        assert_eq!(
+            value.to_str().unwrap(),
+            "attachment; filename=\"my__agents_.xlsx\"; filename*=UTF-8''my%20%22agents%22.xlsx"
+        );
+    }
+}

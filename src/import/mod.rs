@@ -1,0 +1,22 @@
+//! The import pipeline, testable without HTTP: sheet (read) → validate → apply → report (write).
+//!
+//! `detect`, `archive`, `sheet`, `columns`, `report` and `template` know files; `validate` knows
+//! the rules of a row; `pipeline` ties them to storage and is what the job runner, the web and
+//! the command line all call.
+
+pub mod archive;
+pub mod columns;
+pub mod detect;
+pub mod error;
+pub mod limits;
+pub mod pipeline;
+pub mod report;
+pub mod sheet;
+pub mod template;
+pub mod validate;
+
+pub use columns::Columns;
+pub use error::FileError;
+pub use limits::Limits;
+pub use pipeline::{JobOutcome, RunLimit, Submitted};
+pub use sheet::{Cell, Row, Sheet};

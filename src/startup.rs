@@ -1,0 +1,97 @@
+//! Building and running the server: storage, the first-start setup link, the HTTP app, and the
+//! import worker beside it. Tests start exactly this on port 0.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::Config,
+    http::{self, AppState, session},
+    jobs::Worker,
+    storage::Storage,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    setup_url: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let storage = Storage::connect(&config.database_url).await?;
+        storage.migrate().await?;
+        let listener = TcpListener::bind(config.bind).await?;
+        let address = listener.local_addr()?;
+        let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+        let setup_url = announce_setup(&storage, &base_url).await?;
+        Ok(Application { listener, state: AppState::new(storage, config), setup_url })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.state.storage
+    }
+
+    /// The one-time link printed at first start, while no master administrator exists.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
+    }
+
+    /// Serves until `shutdown` completes, with the import worker running beside the server; both
+    /// stop together, the worker after finishing the batch it is on.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_worker, stopped) = watch::channel(false);
+        let worker = Worker::new(self.state.storage.clone(), (*self.state.config).clone());
+        let worker = tokio::spawn(worker.run(stopped));
+        let app = http::router(self.state.clone());
+        tracing::info!(address = %self.address(), "Roster is serving");
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
+        self.state.storage.close().await;
+        Ok(())
+    }
+}
+
+/// With no master administrator yet, makes a one-time link and logs it. The token's hash is
+/// stored, so any process sharing the database accepts it, and it dies when used.
+async fn announce_setup(storage: &Storage, base_url: &str) -> anyhow::Result<Option<String>> {
+    if storage.master_admin_exists().await? {
+        return Ok(None);
+    }
+    let token = session::random_token();
+    storage.add_setup_token(&session::token_hash(&token)).await?;
+    let url = format!("{}/setup/{token}", base_url.trim_end_matches('/'));
+    tracing::warn!("No master administrator yet. Open this one-time link to create one: {url}");
+    eprintln!("\n  Create the first master administrator: {url}\n");
+    Ok(Some(url))
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` sends).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

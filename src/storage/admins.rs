@@ -1,0 +1,153 @@
+use super::{Result, Storage, StorageError, duplicate_or, placeholders};
+use crate::domain::{AgentName, Email, Id, now};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AdminRecord {
+    pub id: Id,
+    pub email: String,
+    pub name: String,
+    pub is_master: i64,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+impl AdminRecord {
+    pub fn is_master(&self) -> bool {
+        self.is_master != 0
+    }
+}
+
+pub struct NewAdmin<'a> {
+    pub email: &'a Email,
+    pub name: &'a AgentName,
+    pub password_hash: &'a str,
+    pub is_master: bool,
+    pub group_ids: &'a [Id],
+}
+
+const ADMIN_COLUMNS: &str = "id, email, name, is_master, password_hash, created_at";
+
+impl Storage {
+    pub async fn create_admin(&self, admin: NewAdmin<'_>) -> Result<Id> {
+        let mut tx = self.pool.begin().await?;
+        let (id,): (Id,) = sqlx::query_as(
+            "INSERT INTO admins (email, email_key, name, password_hash, is_master, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(admin.email.as_str())
+        .bind(admin.email.key())
+        .bind(admin.name.as_str())
+        .bind(admin.password_hash)
+        .bind(i64::from(admin.is_master))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(duplicate_or)?;
+        for group_id in admin.group_ids {
+            sqlx::query("INSERT INTO admin_groups (admin_id, group_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn admin_by_email(&self, email: &Email) -> Result<Option<AdminRecord>> {
+        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE email_key = $1");
+        Ok(sqlx::query_as(&sql).bind(email.key()).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
+        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn list_admins(&self) -> Result<Vec<AdminRecord>> {
+        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins ORDER BY is_master DESC, name, id");
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn master_admin_exists(&self) -> Result<bool> {
+        let found: Option<(Id,)> = sqlx::query_as("SELECT id FROM admins WHERE is_master = 1 LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The groups assigned to an administrator (not those below them).
+    pub async fn admin_group_ids(&self, admin_id: Id) -> Result<Vec<Id>> {
+        let rows: Vec<(Id,)> =
+            sqlx::query_as("SELECT group_id FROM admin_groups WHERE admin_id = $1 ORDER BY group_id")
+                .bind(admin_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub async fn update_admin(&self, id: Id, name: &AgentName, is_master: bool, group_ids: &[Id]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE admins SET name = $1, is_master = $2 WHERE id = $3")
+            .bind(name.as_str())
+            .bind(i64::from(is_master))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        sqlx::query("DELETE FROM admin_groups WHERE admin_id = $1").bind(id).execute(&mut *tx).await?;
+        if !group_ids.is_empty() {
+            let values = (0..group_ids.len())
+                .map(|i| format!("($1, ${})", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO admin_groups (admin_id, group_id) VALUES {values}");
+            let mut query = sqlx::query(&sql).bind(id);
+            for group_id in group_ids {
+                query = query.bind(*group_id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_admin_password(&self, id: Id, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the administrator and ends their sessions in one step.
+    pub async fn delete_admin(&self, id: Id) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE kind <> 'agent' AND principal_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM admins WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Which of these ids name existing groups (to refuse assignments of unknown ids).
+    pub async fn existing_group_ids(&self, ids: &[Id]) -> Result<Vec<Id>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT id FROM agent_groups WHERE id IN ({})", placeholders(1, ids.len()));
+        let mut query = sqlx::query_as::<_, (Id,)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
+    }
+}

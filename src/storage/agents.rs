@@ -1,0 +1,191 @@
+use super::{Result, Storage, StorageError, duplicate_or, placeholders};
+use crate::domain::{AgentName, Description, Email, Id, Nickname, now};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentRecord {
+    pub id: Id,
+    pub group_id: Id,
+    pub name: String,
+    pub nickname: String,
+    pub email: String,
+    pub description: String,
+    pub enabled: i64,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AgentRecord {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
+}
+
+pub struct NewAgent<'a> {
+    pub group_id: Id,
+    pub name: &'a AgentName,
+    pub nickname: &'a Nickname,
+    pub email: &'a Email,
+    pub description: &'a Description,
+    pub password_hash: &'a str,
+}
+
+pub struct AgentUpdate<'a> {
+    pub group_id: Id,
+    pub name: &'a AgentName,
+    pub nickname: &'a Nickname,
+    pub email: &'a Email,
+    pub description: &'a Description,
+    pub enabled: bool,
+}
+
+/// One line of `roster export`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub group_id: Id,
+    pub name: String,
+    pub email: String,
+    pub enabled: i64,
+    pub created_at: i64,
+}
+
+const AGENT_COLUMNS: &str =
+    "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at";
+
+impl Storage {
+    pub async fn create_agent(&self, agent: NewAgent<'_>) -> Result<Id> {
+        let at = now();
+        let (id,): (Id,) = sqlx::query_as(
+            "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
+                                 password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING id",
+        )
+        .bind(agent.group_id)
+        .bind(agent.name.as_str())
+        .bind(agent.nickname.as_str())
+        .bind(agent.email.as_str())
+        .bind(agent.email.key())
+        .bind(agent.description.as_str())
+        .bind(agent.password_hash)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(duplicate_or)?;
+        Ok(id)
+    }
+
+    pub async fn agent_by_id(&self, id: Id) -> Result<Option<AgentRecord>> {
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn agent_by_email(&self, email: &Email) -> Result<Option<AgentRecord>> {
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = $1");
+        Ok(sqlx::query_as(&sql).bind(email.key()).fetch_optional(&self.pool).await?)
+    }
+
+    /// One page of a group's agents, by name. A group may hold 100,000 agents: the tree never
+    /// loads them all at once.
+    pub async fn agents_in_group(&self, group_id: Id, limit: i64, offset: i64) -> Result<Vec<AgentRecord>> {
+        let sql = format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3"
+        );
+        Ok(sqlx::query_as(&sql).bind(group_id).bind(limit).bind(offset).fetch_all(&self.pool).await?)
+    }
+
+    /// Agents whose name or email contains `needle` (already lower-cased), within the groups given.
+    pub async fn search_agents(&self, group_ids: &[Id], needle: &str, limit: i64) -> Result<Vec<AgentRecord>> {
+        if group_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {AGENT_COLUMNS} FROM agents \
+             WHERE (lower(name) LIKE $1 OR email_key LIKE $1) AND group_id IN ({}) \
+             ORDER BY name, id LIMIT $2",
+            placeholders(3, group_ids.len())
+        );
+        let pattern = format!("%{}%", needle.replace(['%', '_'], ""));
+        let mut query = sqlx::query_as(&sql).bind(pattern).bind(limit);
+        for id in group_ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn update_agent(&self, id: Id, update: AgentUpdate<'_>) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE agents SET group_id = $1, name = $2, nickname = $3, email = $4, email_key = $5, \
+                               description = $6, enabled = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(update.group_id)
+        .bind(update.name.as_str())
+        .bind(update.nickname.as_str())
+        .bind(update.email.as_str())
+        .bind(update.email.key())
+        .bind(update.description.as_str())
+        .bind(i64::from(update.enabled))
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(duplicate_or)?;
+        if updated.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        if !update.enabled {
+            self.delete_agent_sessions(id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_agent(&self, id: Id) -> Result<()> {
+        self.delete_agent_sessions(id).await?;
+        let deleted = sqlx::query("DELETE FROM agents WHERE id = $1").bind(id).execute(&self.pool).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Which of these email keys already belong to an agent.
+    pub async fn existing_agent_emails(&self, keys: &[&str]) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        // SQLite allows at most 32,766 bound values per statement; stay well below.
+        for chunk in keys.chunks(1000) {
+            let sql = format!("SELECT email_key FROM agents WHERE email_key IN ({})", placeholders(1, chunk.len()));
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            found.extend(query.fetch_all(&self.pool).await?.into_iter().map(|(key,)| key));
+        }
+        Ok(found)
+    }
+
+    pub async fn export_agents(&self, group_ids: &[Id]) -> Result<Vec<ExportRow>> {
+        let mut rows = Vec::new();
+        for chunk in group_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT group_id, name, email, enabled, created_at FROM agents WHERE group_id IN ({}) \
+                 ORDER BY group_id, name, id",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            rows.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
+    }
+}

@@ -1,0 +1,93 @@
+use super::{Result, Storage, StorageError, duplicate_or};
+use crate::domain::{Description, GroupName, Id, now};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRecord {
+    pub id: Id,
+    pub parent_id: Option<Id>,
+    pub name: String,
+    pub description: String,
+    pub enabled: i64,
+    pub agent_count: i64,
+}
+
+impl GroupRecord {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
+}
+
+pub struct GroupUpdate<'a> {
+    pub name: &'a GroupName,
+    pub description: &'a Description,
+    pub enabled: bool,
+    pub parent_id: Option<Id>,
+}
+
+impl Storage {
+    /// Every group with its number of agents. Even a large account has about a thousand groups,
+    /// so the tree and the rights are computed from this one list.
+    pub async fn all_groups(&self) -> Result<Vec<GroupRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT g.id, g.parent_id, g.name, g.description, g.enabled, \
+                    COALESCE(c.agent_count, 0) AS agent_count \
+             FROM agent_groups g \
+             LEFT JOIN (SELECT group_id, COUNT(*) AS agent_count FROM agents GROUP BY group_id) c \
+                    ON c.group_id = g.id \
+             ORDER BY g.name_key, g.id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn create_group(&self, parent_id: Option<Id>, name: &GroupName, description: &Description) -> Result<Id> {
+        let (id,): (Id,) = sqlx::query_as(
+            "INSERT INTO agent_groups (parent_id, name, name_key, description, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+        )
+        .bind(parent_id)
+        .bind(name.as_str())
+        .bind(name.key())
+        .bind(description.as_str())
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(duplicate_or)?;
+        Ok(id)
+    }
+
+    /// The caller has checked that the new parent is not the group itself or below it.
+    pub async fn update_group(&self, id: Id, update: GroupUpdate<'_>) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE agent_groups SET name = $1, name_key = $2, description = $3, enabled = $4, parent_id = $5 \
+             WHERE id = $6",
+        )
+        .bind(update.name.as_str())
+        .bind(update.name.key())
+        .bind(update.description.as_str())
+        .bind(i64::from(update.enabled))
+        .bind(update.parent_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(duplicate_or)?;
+        if updated.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes an empty group. The emptiness test is part of the statement, so an agent added
+    /// meanwhile by another request keeps the group alive. Returns false when not empty.
+    pub async fn delete_empty_group(&self, id: Id) -> Result<bool> {
+        let deleted = sqlx::query(
+            "DELETE FROM agent_groups WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM agents WHERE group_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM agent_groups c WHERE c.parent_id = $1)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected() == 1)
+    }
+}

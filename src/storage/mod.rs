@@ -1,0 +1,125 @@
+//! The only place that knows SQL. One [`Storage`] over sqlx's `Any` driver: the same statements
+//! (with `$1` placeholders) run on SQLite and PostgreSQL, and the few places where the dialects
+//! differ branch on [`Backend`]. Queries are checked at run time, so building needs no database.
+
+mod admins;
+mod agents;
+mod groups;
+mod imports;
+mod sessions;
+mod setup;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+
+pub use admins::{AdminRecord, NewAdmin};
+pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
+pub use groups::{GroupRecord, GroupUpdate};
+pub use imports::{ClaimedJob, EMAIL_TAKEN_MESSAGE, ImportJob, JobState, NewImportRow, PendingAgent};
+pub use sessions::{SessionKind, SessionRecord};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness rule said no: the caller turns it into a message about the field.
+    #[error("already exists")]
+    Duplicate,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Maps a unique-constraint violation to [`StorageError::Duplicate`], anything else to itself.
+fn duplicate_or(error: sqlx::Error) -> StorageError {
+    match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StorageError::Duplicate,
+        _ => StorageError::Database(error),
+    }
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Storage {
+    pub async fn connect(url: &str) -> Result<Storage> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = match backend {
+            // WAL lets the page read while an import writes; the busy timeout makes a second
+            // writer wait instead of failing; synchronous=NORMAL is safe under WAL.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Storage { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// For `/readyz`: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Placeholders `$first, $first+1, …` for `count` values: the `Any` driver takes `$n` on both
+/// backends, and batch statements need them numbered.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
