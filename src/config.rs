@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::{domain::PasswordPolicy, import::Limits};
 
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about = "Roster: the Admin Center for remote-support teams")]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster: the Admin Center for remote-support teams"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -79,7 +83,12 @@ pub struct Settings {
     pub database_url: Option<String>,
     #[arg(long, env = "ROSTER_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
-    #[arg(long, env = "ROSTER_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
     /// The address people reach Roster at, for the setup link (default: http://BIND).
     #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
@@ -89,32 +98,75 @@ pub struct Settings {
     pub secure_cookies: bool,
     #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
     pub max_upload_bytes: u64,
-    #[arg(long, env = "ROSTER_MAX_ROWS", default_value_t = 100_000, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_MAX_ROWS",
+        default_value_t = 100_000,
+        global = true
+    )]
     pub max_rows: usize,
     #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
     pub max_unpacked_bytes: u64,
-    #[arg(long, env = "ROSTER_MAX_ARCHIVE_ENTRIES", default_value_t = 1_000, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_MAX_ARCHIVE_ENTRIES",
+        default_value_t = 1_000,
+        global = true
+    )]
     pub max_archive_entries: usize,
-    #[arg(long, env = "ROSTER_PASSWORD_MIN_LENGTH", default_value_t = 8, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_PASSWORD_MIN_LENGTH",
+        default_value_t = 8,
+        global = true
+    )]
     pub password_min_length: usize,
     /// Character classes every password needs, comma-separated: lower,upper,digit,symbol.
-    #[arg(long, env = "ROSTER_PASSWORD_REQUIRE", default_value = "", global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_PASSWORD_REQUIRE",
+        default_value = "",
+        global = true
+    )]
     pub password_require: String,
-    #[arg(long, env = "ROSTER_RESULT_RETENTION_DAYS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_RESULT_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
     pub result_retention_days: u32,
-    #[arg(long, env = "ROSTER_SESSION_IDLE_MINUTES", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_SESSION_IDLE_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
     pub session_idle_minutes: u64,
-    #[arg(long, env = "ROSTER_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
     pub session_max_hours: u64,
     /// How long a job stays claimed without a heartbeat before another process takes it over.
-    #[arg(long, env = "ROSTER_JOB_LEASE_SECONDS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_JOB_LEASE_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
     pub job_lease_seconds: u64,
 }
 
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("bind", &self.bind)
             .finish_non_exhaustive()
@@ -142,7 +194,10 @@ impl Config {
             Some(url) if !url.trim().is_empty() => url.clone(),
             _ => {
                 std::fs::create_dir_all(&settings.data_dir)?;
-                format!("sqlite://{}/roster.db?mode=rwc", settings.data_dir.display())
+                format!(
+                    "sqlite://{}/roster.db?mode=rwc",
+                    settings.data_dir.display()
+                )
             }
         };
         Ok(Config {
@@ -161,7 +216,9 @@ impl Config {
                 settings.password_min_length,
                 &settings.password_require,
             )?,
-            result_retention: Duration::from_secs(u64::from(settings.result_retention_days) * 86_400),
+            result_retention: Duration::from_secs(
+                u64::from(settings.result_retention_days) * 86_400,
+            ),
             session_idle: Duration::from_secs(settings.session_idle_minutes * 60),
             session_max: Duration::from_secs(settings.session_max_hours * 3_600),
             job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
@@ -171,7 +228,8 @@ impl Config {
     /// A configuration for tests and tools: defaults everywhere, the given database.
     pub fn for_database(database_url: &str) -> Config {
         let cli = Cli::parse_from(["roster", "--database-url", database_url]);
-        let mut config = Config::from_settings(&cli.settings).expect("the default settings are valid");
+        let mut config =
+            Config::from_settings(&cli.settings).expect("the default settings are valid");
         config.bind = ([127, 0, 0, 1], 0).into();
         config
     }
@@ -211,6 +269,9 @@ mod tests {
             redact_url("postgres://roster:hunter2@db:5432/roster"),
             "postgres://roster:***@db:5432/roster"
         );
-        assert_eq!(redact_url("sqlite://data/roster.db"), "sqlite://data/roster.db");
+        assert_eq!(
+            redact_url("sqlite://data/roster.db"),
+            "sqlite://data/roster.db"
+        );
     }
 }

@@ -29,7 +29,10 @@ impl OrgTree {
     }
 
     pub fn children(&self, parent: Option<Id>) -> &[Id] {
-        self.children.get(&parent).map(Vec::as_slice).unwrap_or_default()
+        self.children
+            .get(&parent)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// From the top of the tree down to `id`'s parent. The walk is bounded by the number of
@@ -78,12 +81,10 @@ impl OrgTree {
         let mut parent = None;
         for name in path.segments() {
             let key = name.key();
-            parent = Some(
-                *self
-                    .children(parent)
-                    .iter()
-                    .find(|id| self.get(**id).is_some_and(|group| group.name.to_lowercase() == key))?,
-            );
+            parent = Some(*self.children(parent).iter().find(|id| {
+                self.get(**id)
+                    .is_some_and(|group| group.name.to_lowercase() == key)
+            })?);
         }
         parent
     }
@@ -97,7 +98,10 @@ pub struct Access {
 
 impl Access {
     pub fn everything(tree: OrgTree) -> Access {
-        Access { tree, visible: None }
+        Access {
+            tree,
+            visible: None,
+        }
     }
 
     pub fn limited_to(tree: OrgTree, assigned: &[Id]) -> Access {
@@ -106,7 +110,10 @@ impl Access {
             .filter(|id| tree.get(**id).is_some())
             .flat_map(|id| tree.subtree(*id))
             .collect();
-        Access { tree, visible: Some(visible) }
+        Access {
+            tree,
+            visible: Some(visible),
+        }
     }
 
     pub fn is_master(&self) -> bool {
@@ -115,7 +122,10 @@ impl Access {
 
     pub fn can_see(&self, group_id: Id) -> bool {
         self.tree.get(group_id).is_some()
-            && self.visible.as_ref().is_none_or(|visible| visible.contains(&group_id))
+            && self
+                .visible
+                .as_ref()
+                .is_none_or(|visible| visible.contains(&group_id))
     }
 
     /// The top of what this administrator sees: the tree's top groups for a master, otherwise
@@ -127,7 +137,12 @@ impl Access {
                 let mut roots: Vec<Id> = visible
                     .iter()
                     .copied()
-                    .filter(|id| self.tree.get(*id).and_then(|g| g.parent_id).is_none_or(|p| !visible.contains(&p)))
+                    .filter(|id| {
+                        self.tree
+                            .get(*id)
+                            .and_then(|g| g.parent_id)
+                            .is_none_or(|p| !visible.contains(&p))
+                    })
                     .collect();
                 roots.sort_by_key(|id| self.tree.get(*id).map(|g| g.name.to_lowercase()));
                 roots
@@ -137,7 +152,10 @@ impl Access {
 
     /// Every visible group id.
     pub fn visible_ids(&self) -> Vec<Id> {
-        self.roots().into_iter().flat_map(|root| self.tree.subtree(root)).collect()
+        self.roots()
+            .into_iter()
+            .flat_map(|root| self.tree.subtree(root))
+            .collect()
     }
 
     /// The path shown to this administrator: from their own root down, never naming a group
@@ -185,7 +203,10 @@ mod tests {
         assert_eq!(tree.subtree(1), vec![1, 2, 3]);
         assert!(tree.is_in_subtree(3, 1));
         assert!(!tree.is_in_subtree(1, 3));
-        assert_eq!(tree.find(&GroupPath::parse("europe/PARIS").unwrap()), Some(2));
+        assert_eq!(
+            tree.find(&GroupPath::parse("europe/PARIS").unwrap()),
+            Some(2)
+        );
         assert_eq!(tree.find(&GroupPath::parse("Europe/Lyon").unwrap()), None);
     }
 

@@ -24,13 +24,22 @@ impl Application {
         storage.migrate().await?;
         let listener = TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
-        let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+        let base_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
         let setup_url = announce_setup(&storage, &base_url).await?;
-        Ok(Application { listener, state: AppState::new(storage, config), setup_url })
+        Ok(Application {
+            listener,
+            state: AppState::new(storage, config),
+            setup_url,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn storage(&self) -> &Storage {
@@ -44,15 +53,21 @@ impl Application {
 
     /// Serves until `shutdown` completes, with the import worker running beside the server; both
     /// stop together, the worker after finishing the batch it is on.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_worker, stopped) = watch::channel(false);
         let worker = Worker::new(self.state.storage.clone(), (*self.state.config).clone());
         let worker = tokio::spawn(worker.run(stopped));
         let app = http::router(self.state.clone());
         tracing::info!(address = %self.address(), "Roster is serving");
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         let _ = stop_worker.send(true);
         let _ = worker.await;
         self.state.storage.close().await;
@@ -67,7 +82,9 @@ async fn announce_setup(storage: &Storage, base_url: &str) -> anyhow::Result<Opt
         return Ok(None);
     }
     let token = session::random_token();
-    storage.add_setup_token(&session::token_hash(&token)).await?;
+    storage
+        .add_setup_token(&session::token_hash(&token))
+        .await?;
     let url = format!("{}/setup/{token}", base_url.trim_end_matches('/'));
     tracing::warn!("No master administrator yet. Open this one-time link to create one: {url}");
     eprintln!("\n  Create the first master administrator: {url}\n");

@@ -1,0 +1,77 @@
+// A little script on top of pages that work without it: live tree filtering, agents loaded
+// when a group is opened, and a live import progress bar.
+"use strict";
+
+// Agents of a group are fetched (as server-rendered HTML) the first time its node opens.
+function loadAgents(placeholder) {
+  const url = placeholder.dataset.agentsUrl;
+  if (!url || placeholder.dataset.loading) return;
+  placeholder.dataset.loading = "1";
+  fetch(url, { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+    .then((html) => {
+      const template = document.createElement("template");
+      template.innerHTML = html;
+      placeholder.replaceWith(template.content);
+    })
+    .catch(() => { delete placeholder.dataset.loading; });
+}
+
+function setUpTree() {
+  const tree = document.getElementById("group-tree");
+  if (!tree) return;
+  tree.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.open) return;
+    const lazy = details.querySelector(":scope > ul > li.lazy");
+    if (lazy) loadAgents(lazy);
+  }, true);
+  tree.addEventListener("click", (event) => {
+    const more = event.target.closest("li.more");
+    if (more) { event.preventDefault(); loadAgents(more); }
+  });
+
+  // Filtering as you type: a group stays when its name, or a name below it, matches.
+  const filter = document.getElementById("tree-filter");
+  if (!filter) return;
+  filter.addEventListener("input", () => {
+    const needle = filter.value.trim().toLowerCase();
+    const groups = Array.from(tree.querySelectorAll("li.group"));
+    for (const group of groups) {
+      const names = [group.dataset.name].concat(Array.from(group.querySelectorAll("li.group")).map((g) => g.dataset.name));
+      const agents = Array.from(group.querySelectorAll(":scope > details > ul > li.agent")).map((a) => a.textContent.toLowerCase());
+      const match = !needle || names.concat(agents).some((name) => name && name.includes(needle));
+      group.classList.toggle("hidden", !match);
+      if (needle && match) group.querySelector(":scope > details").open = true;
+    }
+  });
+}
+
+// While an import runs, its status is polled and the bar moves; at the end the page reloads
+// to show the notification bar and the result link.
+function setUpProgress() {
+  const box = document.querySelector("[data-import-status]");
+  if (!box) return;
+  const bar = box.querySelector("progress");
+  const text = box.querySelector(".progress-text");
+  const poll = () => {
+    fetch(box.dataset.importStatus, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((job) => {
+        if (job.state === "finished" || job.state === "failed") {
+          window.location.reload();
+          return;
+        }
+        if (job.total_rows) { bar.max = job.total_rows; bar.value = job.done_rows; }
+        text.textContent = job.progress_text;
+        setTimeout(poll, 1000);
+      })
+      .catch(() => setTimeout(poll, 3000));
+  };
+  setTimeout(poll, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setUpTree();
+  setUpProgress();
+});

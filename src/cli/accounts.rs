@@ -12,12 +12,25 @@ use crate::{
 };
 
 /// The password comes from standard input (never a flag, which `ps` and shell history show).
-pub async fn create_admin(storage: &Storage, config: &Config, email: &str, name: &str, master: bool, groups: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn create_admin(
+    storage: &Storage,
+    config: &Config,
+    email: &str,
+    name: &str,
+    master: bool,
+    groups: &[String],
+) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email)?;
     let name = AgentName::parse(name)?;
     let mut input = String::new();
-    std::io::stdin().take(4096).read_to_string(&mut input).context("reading the password from standard input")?;
-    let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input
+        .strip_suffix('\n')
+        .map(|p| p.strip_suffix('\r').unwrap_or(p))
+        .unwrap_or(&input);
     config.password_policy.check(password)?;
     let tree = OrgTree::new(storage.all_groups().await?);
     let mut group_ids = Vec::new();
@@ -29,7 +42,13 @@ pub async fn create_admin(storage: &Storage, config: &Config, email: &str, name:
         }
     }
     let hash = hash_password(password);
-    let admin = NewAdmin { email: &email, name: &name, password_hash: &hash, is_master: master, group_ids: &group_ids };
+    let admin = NewAdmin {
+        email: &email,
+        name: &name,
+        password_hash: &hash,
+        is_master: master,
+        group_ids: &group_ids,
+    };
     match storage.create_admin(admin).await {
         Ok(id) => {
             if master {
@@ -38,7 +57,9 @@ pub async fn create_admin(storage: &Storage, config: &Config, email: &str, name:
             eprintln!("Administrator {email} created (id {id}).");
             Ok(ExitCode::SUCCESS)
         }
-        Err(StorageError::Duplicate) => bail!("an administrator with the email {email} already exists"),
+        Err(StorageError::Duplicate) => {
+            bail!("an administrator with the email {email} already exists")
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -49,16 +70,27 @@ pub async fn create_group(storage: &Storage, path: &str) -> anyhow::Result<ExitC
     let mut parent = None;
     for name in path.segments() {
         let tree = OrgTree::new(storage.all_groups().await?);
-        let existing = tree
-            .children(parent)
-            .iter()
-            .copied()
-            .find(|id| tree.get(*id).is_some_and(|g| g.name.to_lowercase() == name.key()));
+        let existing = tree.children(parent).iter().copied().find(|id| {
+            tree.get(*id)
+                .is_some_and(|g| g.name.to_lowercase() == name.key())
+        });
         parent = Some(match existing {
             Some(id) => id,
-            None => storage.create_group(parent, name, &Description::parse("")?).await?,
+            None => {
+                storage
+                    .create_group(parent, name, &Description::parse("")?)
+                    .await?
+            }
         });
     }
-    eprintln!("Group {} is ready (id {}).", path.segments().iter().map(|n| n.as_str()).collect::<Vec<_>>().join("/"), parent.unwrap_or_default());
+    eprintln!(
+        "Group {} is ready (id {}).",
+        path.segments()
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join("/"),
+        parent.unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }

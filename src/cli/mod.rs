@@ -16,7 +16,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     tracing::debug!(?config, "configuration");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            Application::build(config).await?.run_until(shutdown_signal()).await?;
+            Application::build(config)
+                .await?
+                .run_until(shutdown_signal())
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -24,14 +27,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("Migrations applied.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Admin(AdminCommand::Create { email, name, master, groups }) => {
-            accounts::create_admin(&open(&config).await?, &config, &email, &name, master, &groups).await
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            master,
+            groups,
+        }) => {
+            accounts::create_admin(
+                &open(&config).await?,
+                &config,
+                &email,
+                &name,
+                master,
+                &groups,
+            )
+            .await
         }
-        Command::Group(GroupCommand::Create { path }) => accounts::create_group(&open(&config).await?, &path).await,
-        Command::Import { group, file, result } => {
-            transfer::import(&open(&config).await?, &config, &group, &file, result.as_deref()).await
+        Command::Group(GroupCommand::Create { path }) => {
+            accounts::create_group(&open(&config).await?, &path).await
         }
-        Command::Export { group, recursive } => transfer::export(&open(&config).await?, &group, recursive).await,
+        Command::Import {
+            group,
+            file,
+            result,
+        } => {
+            transfer::import(
+                &open(&config).await?,
+                &config,
+                &group,
+                &file,
+                result.as_deref(),
+            )
+            .await
+        }
+        Command::Export { group, recursive } => {
+            transfer::export(&open(&config).await?, &group, recursive).await
+        }
     }
 }
 

@@ -25,18 +25,41 @@ const FILE_REJECTED: u8 = 2;
 
 fn find_group(tree: &OrgTree, path: &str) -> anyhow::Result<Id> {
     let parsed = GroupPath::parse(path)?;
-    tree.find(&parsed).with_context(|| format!("there is no group {path:?}"))
+    tree.find(&parsed)
+        .with_context(|| format!("there is no group {path:?}"))
 }
 
-pub async fn import(storage: &Storage, config: &Config, group: &str, file: &Path, result: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub async fn import(
+    storage: &Storage,
+    config: &Config,
+    group: &str,
+    file: &Path,
+    result: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let group_id = find_group(&OrgTree::new(storage.all_groups().await?), group)?;
-    let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
     if size > config.limits.max_upload_bytes {
-        return rejected(&FileError::TooLarge { limit: config.limits.max_upload_bytes });
+        return rejected(&FileError::TooLarge {
+            limit: config.limits.max_upload_bytes,
+        });
     }
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "upload".into());
-    let submitted = match pipeline::submit(storage, &config.limits, group_id, "command line", &file_name, bytes).await {
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload".into());
+    let submitted = match pipeline::submit(
+        storage,
+        &config.limits,
+        group_id,
+        "command line",
+        &file_name,
+        bytes,
+    )
+    .await
+    {
         Ok(submitted) => submitted,
         Err(pipeline::SubmitError::File(error)) => return rejected(&error),
         Err(pipeline::SubmitError::Storage(error)) => return Err(error.into()),
@@ -46,12 +69,23 @@ pub async fn import(storage: &Storage, config: &Config, group: &str, file: &Path
     let worker = Worker::new(storage.clone(), config.clone());
     let lease = config.job_lease.as_secs() as i64;
     // A server on the same database may have claimed the job first; then we watch it finish.
-    if let Some(job) = storage.claim_job(worker.owner(), lease, Some(submitted.job_id)).await? {
+    if let Some(job) = storage
+        .claim_job(worker.owner(), lease, Some(submitted.job_id))
+        .await?
+    {
         let update = |done: u64, total: u64| {
             bar.set_length(total);
             bar.set_position(done);
         };
-        pipeline::run_job(storage, config, worker.owner(), job, RunLimit::default(), &update).await?;
+        pipeline::run_job(
+            storage,
+            config,
+            worker.owner(),
+            job,
+            RunLimit::default(),
+            &update,
+        )
+        .await?;
     }
     let job = wait_for(storage, submitted.job_id, &bar).await?;
     bar.finish_and_clear();
@@ -60,8 +94,13 @@ pub async fn import(storage: &Storage, config: &Config, group: &str, file: &Path
         eprintln!("roster: the import of {file_name} failed: {error}");
         return Ok(ExitCode::from(FILE_REJECTED));
     }
-    let out = result.map(Path::to_path_buf).unwrap_or_else(|| default_result_path(file));
-    let bytes = storage.import_result(job.id).await?.context("the import finished without a result file")?;
+    let out = result
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_result_path(file));
+    let bytes = storage
+        .import_result(job.id)
+        .await?
+        .context("the import finished without a result file")?;
     std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "Import of {file_name} finished: {} agents created, {} failed. Result: {}",
@@ -79,7 +118,10 @@ fn rejected(error: &FileError) -> anyhow::Result<ExitCode> {
 
 /// `agents.xlsx` → `agents.result.xlsx`, in the same folder.
 fn default_result_path(file: &Path) -> PathBuf {
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "import".into());
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
     file.with_file_name(format!("{stem}.result.xlsx"))
 }
 
@@ -90,8 +132,10 @@ fn progress_bar(rows: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(rows);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
@@ -114,12 +158,22 @@ async fn wait_for(storage: &Storage, job_id: Id, bar: &ProgressBar) -> anyhow::R
 pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::Result<ExitCode> {
     let tree = OrgTree::new(storage.all_groups().await?);
     let root = find_group(&tree, group)?;
-    let groups = if recursive { tree.subtree(root) } else { vec![root] };
+    let groups = if recursive {
+        tree.subtree(root)
+    } else {
+        vec![root]
+    };
     let mut out = csv::Writer::from_writer(std::io::stdout().lock());
     out.write_record(["name", "email", "group", "status", "created"])?;
     for agent in storage.export_agents(&groups).await? {
-        let created = chrono::DateTime::from_timestamp(agent.created_at, 0).map(|at| at.to_rfc3339()).unwrap_or_default();
-        let status = if agent.enabled != 0 { "enabled" } else { "disabled" };
+        let created = chrono::DateTime::from_timestamp(agent.created_at, 0)
+            .map(|at| at.to_rfc3339())
+            .unwrap_or_default();
+        let status = if agent.enabled != 0 {
+            "enabled"
+        } else {
+            "disabled"
+        };
         out.write_record([
             defuse(&agent.name).as_str(),
             defuse(&agent.email).as_str(),
@@ -135,7 +189,11 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
 /// A spreadsheet opening the export must not run a name like `=HYPERLINK(...)` as a formula
 /// (OWASP "CSV injection"): such cells get a leading apostrophe.
 fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -146,6 +204,9 @@ mod tests {
     fn formulas_are_defused_and_result_goes_beside_the_file() {
         assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(defuse("Ann"), "Ann");
-        assert_eq!(default_result_path(Path::new("/tmp/agents.xlsx")), PathBuf::from("/tmp/agents.result.xlsx"));
+        assert_eq!(
+            default_result_path(Path::new("/tmp/agents.xlsx")),
+            PathBuf::from("/tmp/agents.result.xlsx")
+        );
     }
 }

@@ -35,11 +35,16 @@ impl Email {
         let domain_is_dotted = address
             .rsplit_once('@')
             .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
-        let plain = !address.chars().any(|c| c.is_whitespace() || c == '"' || c.is_control());
+        let plain = !address
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c.is_control());
         if !(domain_is_dotted && plain && email_address::EmailAddress::is_valid(address)) {
             return Err(EmailError::Invalid(address.to_owned()));
         }
-        Ok(Email { address: address.to_owned(), key: address.to_lowercase() })
+        Ok(Email {
+            address: address.to_owned(),
+            key: address.to_lowercase(),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -70,8 +75,19 @@ mod tests {
 
     #[test]
     fn rejects_bad_addresses() {
-        for bad in ["ann", "ann@", "@example.com", "ann@example", "ann lee@example.com", "a@b@c.com", "ann@example.com."] {
-            assert!(matches!(Email::parse(bad), Err(EmailError::Invalid(_))), "{bad} accepted");
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann lee@example.com",
+            "a@b@c.com",
+            "ann@example.com.",
+        ] {
+            assert!(
+                matches!(Email::parse(bad), Err(EmailError::Invalid(_))),
+                "{bad} accepted"
+            );
         }
         assert_eq!(Email::parse("   "), Err(EmailError::Missing));
         let long = format!("{}@example.com", "a".repeat(250));

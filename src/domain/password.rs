@@ -64,7 +64,9 @@ impl PasswordPolicy {
                 "upper" => Ok(CharClass::Upper),
                 "digit" => Ok(CharClass::Digit),
                 "symbol" => Ok(CharClass::Symbol),
-                other => anyhow::bail!("unknown password character class {other:?}; use lower, upper, digit or symbol"),
+                other => anyhow::bail!(
+                    "unknown password character class {other:?}; use lower, upper, digit or symbol"
+                ),
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(
@@ -72,7 +74,10 @@ impl PasswordPolicy {
             "the minimum password length must be between 1 and {}",
             Self::MAX_CHARS
         );
-        Ok(PasswordPolicy { min_chars, required })
+        Ok(PasswordPolicy {
+            min_chars,
+            required,
+        })
     }
 
     pub fn min_chars(&self) -> usize {
@@ -85,12 +90,22 @@ impl PasswordPolicy {
         }
         let length = password.chars().count();
         if length < self.min_chars {
-            return Err(PasswordError::TooShort { length, min: self.min_chars });
+            return Err(PasswordError::TooShort {
+                length,
+                min: self.min_chars,
+            });
         }
         if length > Self::MAX_CHARS {
-            return Err(PasswordError::TooLong { length, max: Self::MAX_CHARS });
+            return Err(PasswordError::TooLong {
+                length,
+                max: Self::MAX_CHARS,
+            });
         }
-        match self.required.iter().find(|class| !password.chars().any(|c| class.matches(c))) {
+        match self
+            .required
+            .iter()
+            .find(|class| !password.chars().any(|c| class.matches(c)))
+        {
             Some(class) => Err(PasswordError::MissingClass(class.describe())),
             None => Ok(()),
         }
@@ -99,7 +114,10 @@ impl PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_chars: 8, required: Vec::new() }
+        PasswordPolicy {
+            min_chars: 8,
+            required: Vec::new(),
+        }
     }
 }
 
@@ -114,7 +132,9 @@ pub fn hash_password(password: &str) -> String {
 
 /// False for a wrong password and for a stored hash that does not parse.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -125,16 +145,31 @@ mod tests {
     fn policy_counts_characters_and_never_trims() {
         let policy = PasswordPolicy::default();
         assert_eq!(policy.check(""), Err(PasswordError::Missing));
-        assert_eq!(policy.check("1234567"), Err(PasswordError::TooShort { length: 7, min: 8 }));
-        assert!(policy.check("   1234 ").is_ok(), "spaces count as characters");
-        assert!(matches!(policy.check(&"x".repeat(257)), Err(PasswordError::TooLong { .. })));
+        assert_eq!(
+            policy.check("1234567"),
+            Err(PasswordError::TooShort { length: 7, min: 8 })
+        );
+        assert!(
+            policy.check("   1234 ").is_ok(),
+            "spaces count as characters"
+        );
+        assert!(matches!(
+            policy.check(&"x".repeat(257)),
+            Err(PasswordError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn character_classes_are_configurable() {
         let policy = PasswordPolicy::new(8, "upper, digit").unwrap();
-        assert_eq!(policy.check("abcdefgh"), Err(PasswordError::MissingClass("an uppercase letter")));
-        assert_eq!(policy.check("Abcdefgh"), Err(PasswordError::MissingClass("a digit")));
+        assert_eq!(
+            policy.check("abcdefgh"),
+            Err(PasswordError::MissingClass("an uppercase letter"))
+        );
+        assert_eq!(
+            policy.check("Abcdefgh"),
+            Err(PasswordError::MissingClass("a digit"))
+        );
         assert!(policy.check("Abcdefg1").is_ok());
         assert!(PasswordPolicy::new(8, "emoji").is_err());
     }
@@ -142,7 +177,10 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_password("000123 secret");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password(&hash, "000123 secret"));
         assert!(!verify_password(&hash, "000123 secret "));
         assert!(!verify_password("not a hash", "x"));

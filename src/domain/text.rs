@@ -7,7 +7,11 @@ pub enum TextError {
     #[error("{0} is required")]
     Missing(&'static str),
     #[error("{field} is {length} characters long; at most {max} are allowed")]
-    TooLong { field: &'static str, length: usize, max: usize },
+    TooLong {
+        field: &'static str,
+        length: usize,
+        max: usize,
+    },
     #[error("{0} contains a control character (a tab, line break or similar); remove it")]
     ControlCharacter(&'static str),
     #[error("{0} cannot contain \"/\", which separates groups in a path")]
@@ -100,8 +104,14 @@ mod tests {
         assert_eq!(AgentName::parse("  Ann Lee ").unwrap().as_str(), "Ann Lee");
         assert_eq!(AgentName::parse(" "), Err(TextError::Missing("Name")));
         assert!(AgentName::parse(&"é".repeat(128)).is_ok());
-        assert!(matches!(AgentName::parse(&"é".repeat(129)), Err(TextError::TooLong { length: 129, .. })));
-        assert_eq!(AgentName::parse("Ann\u{7}Lee"), Err(TextError::ControlCharacter("Name")));
+        assert!(matches!(
+            AgentName::parse(&"é".repeat(129)),
+            Err(TextError::TooLong { length: 129, .. })
+        ));
+        assert_eq!(
+            AgentName::parse("Ann\u{7}Lee"),
+            Err(TextError::ControlCharacter("Name"))
+        );
         assert!(Nickname::parse("").is_ok());
     }
 

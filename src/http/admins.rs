@@ -2,12 +2,12 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::RawForm;
 use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use axum::extract::RawForm;
 
 use super::{
     AppState,
@@ -71,14 +71,27 @@ pub struct AdminPage {
     pub created_at: String,
 }
 
-async fn admin_page(state: &AppState, user: &AdminUser, target: Option<&AdminRecord>, form: AdminForm, errors: FieldErrors) -> AppResult<AdminPage> {
+async fn admin_page(
+    state: &AppState,
+    user: &AdminUser,
+    target: Option<&AdminRecord>,
+    form: AdminForm,
+    errors: FieldErrors,
+) -> AppResult<AdminPage> {
     let access = user.access(state).await?;
-    let selection = Selection { admin: target.map(|a| a.id), ..Selection::default() };
+    let selection = Selection {
+        admin: target.map(|a| a.id),
+        ..Selection::default()
+    };
     let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
     let mut groups: Vec<GroupChoice> = access
         .visible_ids()
         .into_iter()
-        .map(|id| GroupChoice { id, path: access.visible_path(id), checked: form.group_ids.contains(&id) })
+        .map(|id| GroupChoice {
+            id,
+            path: access.visible_path(id),
+            checked: form.group_ids.contains(&id),
+        })
         .collect();
     groups.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
     Ok(AdminPage {
@@ -95,47 +108,89 @@ async fn admin_page(state: &AppState, user: &AdminUser, target: Option<&AdminRec
 
 pub async fn new_form(State(state): State<AppState>, user: AdminUser) -> AppResult<AdminPage> {
     user.require_master()?;
-    admin_page(&state, &user, None, AdminForm::default(), FieldErrors::default()).await
+    admin_page(
+        &state,
+        &user,
+        None,
+        AdminForm::default(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 fn known_groups(access: &Access, ids: &[Id], errors: &mut FieldErrors) -> Vec<Id> {
-    let known: Vec<Id> = ids.iter().copied().filter(|id| access.can_see(*id)).collect();
+    let known: Vec<Id> = ids
+        .iter()
+        .copied()
+        .filter(|id| access.can_see(*id))
+        .collect();
     if known.len() != ids.len() {
-        errors.add("groups", "Some of the chosen groups no longer exist; check the list again");
+        errors.add(
+            "groups",
+            "Some of the chosen groups no longer exist; check the list again",
+        );
     }
     known
 }
 
-pub async fn create(State(state): State<AppState>, user: AdminUser, RawForm(raw): RawForm) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    user: AdminUser,
+    RawForm(raw): RawForm,
+) -> AppResult<Response> {
     user.require_master()?;
     let form = AdminForm::from_raw(&raw);
     let access = user.access(&state).await?;
     let mut errors = FieldErrors::default();
     let name = errors.check("name", AgentName::parse(&form.name));
     let email = errors.check("email", Email::parse(&form.email));
-    let password_ok = errors.check("password", state.config.password_policy.check(&form.password)).is_some();
+    let password_ok = errors
+        .check(
+            "password",
+            state.config.password_policy.check(&form.password),
+        )
+        .is_some();
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
     if let (Some(name), Some(email), true, true) = (&name, &email, password_ok, errors.is_empty()) {
         let password = form.password.clone();
         let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
-        let new = NewAdmin { email, name, password_hash: &hash, is_master: form.is_master, group_ids: &group_ids };
+        let new = NewAdmin {
+            email,
+            name,
+            password_hash: &hash,
+            is_master: form.is_master,
+            group_ids: &group_ids,
+        };
         match state.storage.create_admin(new).await {
             Ok(id) => return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response()),
-            Err(StorageError::Duplicate) => errors.add("email", "An administrator with this email already exists"),
+            Err(StorageError::Duplicate) => {
+                errors.add("email", "An administrator with this email already exists")
+            }
             Err(other) => return Err(other.into()),
         }
     }
-    let form = AdminForm { password: String::new(), ..form };
+    let form = AdminForm {
+        password: String::new(),
+        ..form
+    };
     let page = admin_page(&state, &user, None, form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn target_admin(state: &AppState, user: &AdminUser, id: Id) -> AppResult<AdminRecord> {
     user.require_master()?;
-    state.storage.admin_by_id(id).await?.ok_or(AppError::NotFound)
+    state
+        .storage
+        .admin_by_id(id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
-pub async fn show(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<AdminPage> {
+pub async fn show(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<AdminPage> {
     let target = target_admin(&state, &user, id).await?;
     let form = AdminForm {
         name: target.name.clone(),
@@ -147,7 +202,12 @@ pub async fn show(State(state): State<AppState>, user: AdminUser, Path(id): Path
     admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
 }
 
-pub async fn update(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>, RawForm(raw): RawForm) -> AppResult<Response> {
+pub async fn update(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    RawForm(raw): RawForm,
+) -> AppResult<Response> {
     let target = target_admin(&state, &user, id).await?;
     let mut form = AdminForm::from_raw(&raw);
     form.email = target.email.clone();
@@ -158,19 +218,34 @@ pub async fn update(State(state): State<AppState>, user: AdminUser, Path(id): Pa
     // A master cannot demote themselves: the account could be left with no master at all.
     let is_master = form.is_master || target.id == user.admin.id;
     if let (Some(name), true) = (&name, errors.is_empty()) {
-        state.storage.update_admin(id, name, is_master, &group_ids).await?;
+        state
+            .storage
+            .update_admin(id, name, is_master, &group_ids)
+            .await?;
         return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
     }
     let page = admin_page(&state, &user, Some(&target), form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<Response> {
     let target = target_admin(&state, &user, id).await?;
     if target.id == user.admin.id {
         let mut errors = FieldErrors::default();
-        errors.add("delete", "You cannot delete your own account; ask another master administrator");
-        let form = AdminForm { name: target.name.clone(), email: target.email.clone(), is_master: true, ..AdminForm::default() };
+        errors.add(
+            "delete",
+            "You cannot delete your own account; ask another master administrator",
+        );
+        let form = AdminForm {
+            name: target.name.clone(),
+            email: target.email.clone(),
+            is_master: true,
+            ..AdminForm::default()
+        };
         let page = admin_page(&state, &user, Some(&target), form, errors).await?;
         return Ok((StatusCode::CONFLICT, page).into_response());
     }

@@ -25,14 +25,24 @@ use crate::{
 };
 
 fn page(csrf: String, email: String, error: Option<String>) -> LoginPage {
-    LoginPage { heading: "Agent sign-in", action: "/agent/login", csrf, email, error }
+    LoginPage {
+        heading: "Agent sign-in",
+        action: "/agent/login",
+        csrf,
+        email,
+        error,
+    }
 }
 
 pub async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
     if session.is_some_and(|s| s.kind == SessionKind::Agent) {
         return Redirect::to("/agent").into_response();
     }
-    login_page(page(token.value.clone(), String::new(), None), &token, StatusCode::OK)
+    login_page(
+        page(token.value.clone(), String::new(), None),
+        &token,
+        StatusCode::OK,
+    )
 }
 
 pub async fn login_submit(
@@ -58,16 +68,32 @@ pub async fn login_submit(
     })
     .await;
     let refuse = |message: &str| {
-        login_page(page(token.value.clone(), credentials.email.clone(), Some(message.to_owned())), &token, StatusCode::UNAUTHORIZED)
+        login_page(
+            page(
+                token.value.clone(),
+                credentials.email.clone(),
+                Some(message.to_owned()),
+            ),
+            &token,
+            StatusCode::UNAUTHORIZED,
+        )
     };
     let Some(agent) = agent.filter(|_| verified) else {
         return Ok(refuse(WRONG_CREDENTIALS));
     };
     if !agent.is_enabled() {
-        return Ok(refuse("This agent account is disabled. Ask your administrator to enable it."));
+        return Ok(refuse(
+            "This agent account is disabled. Ask your administrator to enable it.",
+        ));
     }
-    let session_token = start_session(&state, SessionKind::Agent, agent.id, previous.as_ref()).await?;
-    let cookie = set_cookie(SESSION_COOKIE, &session_token, state.config.session_max.as_secs(), state.config.secure_cookies);
+    let session_token =
+        start_session(&state, SessionKind::Agent, agent.id, previous.as_ref()).await?;
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &session_token,
+        state.config.session_max.as_secs(),
+        state.config.secure_cookies,
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/agent")).into_response())
 }
 
@@ -82,11 +108,24 @@ pub struct AgentHome {
 
 pub async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
     let tree = OrgTree::new(state.storage.all_groups().await?);
-    let AgentRecord { name, email, group_id, .. } = user.agent;
-    Ok(AgentHome { name, email, group_path: tree.path(group_id), csrf: user.session.csrf })
+    let AgentRecord {
+        name,
+        email,
+        group_id,
+        ..
+    } = user.agent;
+    Ok(AgentHome {
+        name,
+        email,
+        group_path: tree.path(group_id),
+        csrf: user.session.csrf,
+    })
 }
 
-pub async fn logout(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+) -> AppResult<Response> {
     if let Some(session) = session {
         state.storage.delete_session(&session.token_hash).await?;
     }

@@ -75,7 +75,11 @@ async fn agent_page(
     form: AgentForm,
     errors: FieldErrors,
 ) -> AppResult<AgentPage> {
-    let selection = Selection { group: Some(group_id), agent: agent.map(|a| a.id), admin: None };
+    let selection = Selection {
+        group: Some(group_id),
+        agent: agent.map(|a| a.id),
+        admin: None,
+    };
     let tree = TreeView::build(state, user, access, selection, "", 0).await?;
     let selected_group = form.group_id.parse().ok().unwrap_or(group_id);
     Ok(AgentPage {
@@ -115,13 +119,30 @@ fn form_of(agent: &AgentRecord) -> AgentForm {
     }
 }
 
-pub async fn new_form(State(state): State<AppState>, user: AdminUser, Path(group_id): Path<Id>) -> AppResult<AgentPage> {
+pub async fn new_form(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(group_id): Path<Id>,
+) -> AppResult<AgentPage> {
     let access = user.access(&state).await?;
     if !access.can_see(group_id) {
         return Err(AppError::NotFound);
     }
-    let form = AgentForm { enabled: Some("on".into()), group_id: group_id.to_string(), ..AgentForm::default() };
-    agent_page(&state, &user, &access, group_id, None, form, FieldErrors::default()).await
+    let form = AgentForm {
+        enabled: Some("on".into()),
+        group_id: group_id.to_string(),
+        ..AgentForm::default()
+    };
+    agent_page(
+        &state,
+        &user,
+        &access,
+        group_id,
+        None,
+        form,
+        FieldErrors::default(),
+    )
+    .await
 }
 
 /// The fields both forms share, parsed; errors land beside their fields.
@@ -138,11 +159,22 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
     let nickname = errors.check("nickname", Nickname::parse(&form.nickname));
     let email = errors.check("email", Email::parse(&form.email));
     let description = errors.check("description", Description::parse(&form.description));
-    let group_id = form.group_id.trim().parse().ok().filter(|id| access.can_see(*id));
+    let group_id = form
+        .group_id
+        .trim()
+        .parse()
+        .ok()
+        .filter(|id| access.can_see(*id));
     if group_id.is_none() {
         errors.add("group_id", "Choose a group from the list");
     }
-    Some(ParsedAgent { name: name?, nickname: nickname?, email: email?, description: description?, group_id: group_id? })
+    Some(ParsedAgent {
+        name: name?,
+        nickname: nickname?,
+        email: email?,
+        description: description?,
+        group_id: group_id?,
+    })
 }
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
@@ -159,7 +191,12 @@ pub async fn create(
     }
     let mut errors = FieldErrors::default();
     let parsed = parse_agent(&form, &access, &mut errors);
-    let password_ok = errors.check("password", state.config.password_policy.check(&form.password)).is_some();
+    let password_ok = errors
+        .check(
+            "password",
+            state.config.password_policy.check(&form.password),
+        )
+        .is_some();
     if let (Some(agent), true) = (parsed, password_ok) {
         let password = form.password.clone();
         let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
@@ -172,12 +209,17 @@ pub async fn create(
             password_hash: &hash,
         };
         match state.storage.create_agent(new).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response()),
+            Ok(id) => {
+                return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
+            }
             Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
             Err(other) => return Err(other.into()),
         }
     }
-    let form = AgentForm { password: String::new(), ..form };
+    let form = AgentForm {
+        password: String::new(),
+        ..form
+    };
     let page = agent_page(&state, &user, &access, group_id, None, form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
@@ -190,7 +232,16 @@ pub async fn show(
 ) -> AppResult<AgentPage> {
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
-    let mut page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form_of(&agent), FieldErrors::default()).await?;
+    let mut page = agent_page(
+        &state,
+        &user,
+        &access,
+        agent.group_id,
+        Some(&agent),
+        form_of(&agent),
+        FieldErrors::default(),
+    )
+    .await?;
     page.notice = match query.done.as_str() {
         "created" => Some("Agent created."),
         "saved" => Some("Agent saved."),
@@ -219,12 +270,23 @@ pub async fn update(
             enabled: ticked(&form.enabled),
         };
         match state.storage.update_agent(id, update).await {
-            Ok(()) => return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response()),
+            Ok(()) => {
+                return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
+            }
             Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
             Err(other) => return Err(other.into()),
         }
     }
-    let page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form, errors).await?;
+    let page = agent_page(
+        &state,
+        &user,
+        &access,
+        agent.group_id,
+        Some(&agent),
+        form,
+        errors,
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -245,7 +307,16 @@ pub async fn set_password(
     if let Err(error) = state.config.password_policy.check(&form.password) {
         let mut errors = FieldErrors::default();
         errors.add("new_password", error.to_string());
-        let page = agent_page(&state, &user, &access, agent.group_id, Some(&agent), form_of(&agent), errors).await?;
+        let page = agent_page(
+            &state,
+            &user,
+            &access,
+            agent.group_id,
+            Some(&agent),
+            form_of(&agent),
+            errors,
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let password = form.password;
@@ -255,9 +326,17 @@ pub async fn set_password(
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
     state.storage.delete_agent(id).await?;
-    Ok(Redirect::to(&format!("/admin/groups/{}?done=agent-deleted", agent.group_id)).into_response())
+    Ok(Redirect::to(&format!(
+        "/admin/groups/{}?done=agent-deleted",
+        agent.group_id
+    ))
+    .into_response())
 }

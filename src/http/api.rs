@@ -60,13 +60,26 @@ async fn create_token(
     };
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
     let password = request.password;
-    let verified = spawn_blocking_with_tracing(move || hash.is_some_and(|hash| verify_password(&hash, &password))).await;
+    let verified = spawn_blocking_with_tracing(move || {
+        hash.is_some_and(|hash| verify_password(&hash, &password))
+    })
+    .await;
     let admin = admin.filter(|_| verified).ok_or(AppError::SignInRequired)?;
     let token = start_session(&state, SessionKind::Api, admin.id, None).await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token, token_type: "Bearer" })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            token,
+            token_type: "Bearer",
+        }),
+    ))
 }
 
-async fn revoke_token(State(state): State<AppState>, _admin: ApiAdmin, MaybeSession(session): MaybeSession) -> ApiResult<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    _admin: ApiAdmin,
+    MaybeSession(session): MaybeSession,
+) -> ApiResult<StatusCode> {
     if let Some(session) = session {
         state.storage.delete_session(&session.token_hash).await?;
     }
@@ -83,7 +96,10 @@ struct GroupJson {
     agent_count: i64,
 }
 
-async fn groups(State(state): State<AppState>, ApiAdmin(user): ApiAdmin) -> ApiResult<Json<Vec<GroupJson>>> {
+async fn groups(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+) -> ApiResult<Json<Vec<GroupJson>>> {
     let access = user.access(&state).await?;
     let groups = access
         .visible_ids()
@@ -135,12 +151,18 @@ impl ImportJson {
             progress_text: view.progress_text,
             summary: (view.state == "finished").then_some(view.summary),
             error: job.error.clone(),
-            result_url: view.has_result.then(|| format!("/api/v1/imports/{}/result", job.id)),
+            result_url: view
+                .has_result
+                .then(|| format!("/api/v1/imports/{}/result", job.id)),
         }
     }
 }
 
-async fn group_imports(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(group_id): Path<Id>) -> ApiResult<Json<Vec<ImportJson>>> {
+async fn group_imports(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(group_id): Path<Id>,
+) -> ApiResult<Json<Vec<ImportJson>>> {
     if !user.access(&state).await?.can_see(group_id) {
         return Err(AppError::NotFound.into());
     }
@@ -150,7 +172,12 @@ async fn group_imports(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, 
 
 /// `multipart/form-data` with a `file` field. Answers 202 with the job at once; a file
 /// rejected as a whole answers 422 with the reason and creates nothing.
-async fn upload(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(group_id): Path<Id>, multipart: Multipart) -> ApiResult<Response> {
+async fn upload(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(group_id): Path<Id>,
+    multipart: Multipart,
+) -> ApiResult<Response> {
     if !user.access(&state).await?.can_see(group_id) {
         return Err(AppError::NotFound.into());
     }
@@ -158,21 +185,40 @@ async fn upload(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(gr
     // A browser session must prove the form is ours; a bearer token already does.
     let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
     let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
-    let submitted = pipeline::submit(&state.storage, limits, group_id, &user.admin.name, &file.file_name, file.bytes)
-        .await
-        .map_err(|error| match error {
-            pipeline::SubmitError::File(error) => AppError::File(error),
-            pipeline::SubmitError::Storage(error) => error.into(),
-        })?;
-    let job = state.storage.import_job(submitted.job_id).await?.ok_or(AppError::NotFound)?;
+    let submitted = pipeline::submit(
+        &state.storage,
+        limits,
+        group_id,
+        &user.admin.name,
+        &file.file_name,
+        file.bytes,
+    )
+    .await
+    .map_err(|error| match error {
+        pipeline::SubmitError::File(error) => AppError::File(error),
+        pipeline::SubmitError::Storage(error) => error.into(),
+    })?;
+    let job = state
+        .storage
+        .import_job(submitted.job_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok((StatusCode::ACCEPTED, Json(ImportJson::new(&job))).into_response())
 }
 
-async fn status(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(job_id): Path<Id>) -> ApiResult<Json<ImportJson>> {
+async fn status(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(job_id): Path<Id>,
+) -> ApiResult<Json<ImportJson>> {
     let job = visible_job(&state, &user, job_id).await?;
     Ok(Json(ImportJson::new(&job)))
 }
 
-async fn result(State(state): State<AppState>, ApiAdmin(user): ApiAdmin, Path(job_id): Path<Id>) -> ApiResult<Response> {
+async fn result(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(job_id): Path<Id>,
+) -> ApiResult<Response> {
     Ok(result_download(&state, &user, job_id).await?)
 }

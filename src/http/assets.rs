@@ -10,7 +10,14 @@ const STYLESHEET: &str = include_str!("../../static/app.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn stylesheet() -> Response {

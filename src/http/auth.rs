@@ -38,25 +38,40 @@ impl AdminUser {
 
     /// Masters only; anyone else gets the same 404 as for something that does not exist.
     pub fn require_master(&self) -> Result<(), AppError> {
-        if self.admin.is_master() { Ok(()) } else { Err(AppError::NotFound) }
+        if self.admin.is_master() {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 }
 
-async fn admin_from(parts: &Parts, state: &AppState, kinds: &[SessionKind]) -> Result<AdminUser, AppError> {
+async fn admin_from(
+    parts: &Parts,
+    state: &AppState,
+    kinds: &[SessionKind],
+) -> Result<AdminUser, AppError> {
     let session = parts
         .extensions
         .get::<Session>()
         .filter(|session| kinds.contains(&session.kind))
         .cloned()
         .ok_or(AppError::SignInRequired)?;
-    let admin = state.storage.admin_by_id(session.principal_id).await?.ok_or(AppError::SignInRequired)?;
+    let admin = state
+        .storage
+        .admin_by_id(session.principal_id)
+        .await?
+        .ok_or(AppError::SignInRequired)?;
     Ok(AdminUser { admin, session })
 }
 
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         admin_from(parts, state, &[SessionKind::Admin]).await
     }
 }
@@ -67,8 +82,13 @@ pub struct ApiAdmin(pub AdminUser);
 impl FromRequestParts<AppState> for ApiAdmin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ApiAdmin(admin_from(parts, state, &[SessionKind::Api, SessionKind::Admin]).await?))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ApiAdmin(
+            admin_from(parts, state, &[SessionKind::Api, SessionKind::Admin]).await?,
+        ))
     }
 }
 
@@ -81,7 +101,10 @@ pub struct AgentUser {
 impl FromRequestParts<AppState> for AgentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
             .get::<Session>()
@@ -105,20 +128,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
     }
 }
 
 /// Starts a fresh session (a new token every sign-in, so a planted one is never promoted) and
 /// ends the one the browser had. Returns the token for the cookie or the API client.
-pub async fn start_session(state: &AppState, kind: SessionKind, principal_id: Id, previous: Option<&Session>) -> Result<String, AppError> {
+pub async fn start_session(
+    state: &AppState,
+    kind: SessionKind,
+    principal_id: Id,
+    previous: Option<&Session>,
+) -> Result<String, AppError> {
     if let Some(previous) = previous {
         state.storage.delete_session(&previous.token_hash).await?;
     }
     let token = random_token();
     state
         .storage
-        .create_session(&token_hash(&token), kind, principal_id, &random_token(), now())
+        .create_session(
+            &token_hash(&token),
+            kind,
+            principal_id,
+            &random_token(),
+            now(),
+        )
         .await?;
     Ok(token)
 }

@@ -49,8 +49,14 @@ pub enum TreeItem {
     Close,
     Agent(AgentLeaf),
     /// The group's agents are fetched when it is opened (or shown on its page without script).
-    LazyAgents { group_id: Id },
-    MoreAgents { group_id: Id, offset: i64, remaining: i64 },
+    LazyAgents {
+        group_id: Id,
+    },
+    MoreAgents {
+        group_id: Id,
+        offset: i64,
+        remaining: i64,
+    },
 }
 
 pub struct GroupNode {
@@ -110,15 +116,27 @@ impl TreeView {
         agents_offset: i64,
     ) -> AppResult<TreeView> {
         let query = query.trim().to_lowercase();
-        let mut open: Vec<Id> = selection.group.map(|id| access.tree.ancestors(id)).unwrap_or_default();
+        let mut open: Vec<Id> = selection
+            .group
+            .map(|id| access.tree.ancestors(id))
+            .unwrap_or_default();
         open.extend(selection.group);
         let matching = |id: Id| -> bool {
-            query.is_empty() || access.tree.subtree(id).iter().any(|gid| {
-                access.tree.get(*gid).is_some_and(|group| group.name.to_lowercase().contains(&query))
-            })
+            query.is_empty()
+                || access.tree.subtree(id).iter().any(|gid| {
+                    access
+                        .tree
+                        .get(*gid)
+                        .is_some_and(|group| group.name.to_lowercase().contains(&query))
+                })
         };
         let selected_agents = match selection.group {
-            Some(group) => state.storage.agents_in_group(group, AGENTS_PER_PAGE, agents_offset.max(0)).await?,
+            Some(group) => {
+                state
+                    .storage
+                    .agents_in_group(group, AGENTS_PER_PAGE, agents_offset.max(0))
+                    .await?
+            }
             None => Vec::new(),
         };
 
@@ -130,7 +148,9 @@ impl TreeView {
                 items.push(TreeItem::Close);
                 continue;
             };
-            let Some(group) = access.tree.get(id) else { continue };
+            let Some(group) = access.tree.get(id) else {
+                continue;
+            };
             if !matching(id) {
                 continue;
             }
@@ -144,23 +164,44 @@ impl TreeView {
                 filter_text: group.name.to_lowercase(),
             }));
             if Some(id) == selection.group {
-                items.extend(selected_agents.iter().map(|agent| TreeItem::Agent(AgentLeaf::new(agent, selection))));
+                items.extend(
+                    selected_agents
+                        .iter()
+                        .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, selection))),
+                );
                 let next = agents_offset.max(0) + AGENTS_PER_PAGE;
                 if group.agent_count > next {
-                    items.push(TreeItem::MoreAgents { group_id: id, offset: next, remaining: group.agent_count - next });
+                    items.push(TreeItem::MoreAgents {
+                        group_id: id,
+                        offset: next,
+                        remaining: group.agent_count - next,
+                    });
                 }
             } else if group.agent_count > 0 {
                 items.push(TreeItem::LazyAgents { group_id: id });
             }
             stack.push(None);
-            stack.extend(access.tree.children(Some(id)).iter().rev().map(|child| Some(*child)));
+            stack.extend(
+                access
+                    .tree
+                    .children(Some(id))
+                    .iter()
+                    .rev()
+                    .map(|child| Some(*child)),
+            );
         }
 
         let matching_agents = if query.is_empty() {
             Vec::new()
         } else {
-            let agents = state.storage.search_agents(&access.visible_ids(), &query, 50).await?;
-            agents.iter().map(|agent| AgentLeaf::new(agent, selection)).collect()
+            let agents = state
+                .storage
+                .search_agents(&access.visible_ids(), &query, 50)
+                .await?;
+            agents
+                .iter()
+                .map(|agent| AgentLeaf::new(agent, selection))
+                .collect()
         };
         let show_admins = user.admin.is_master();
         let (masters, admins) = if show_admins {
@@ -177,7 +218,14 @@ impl TreeView {
         } else {
             (Vec::new(), Vec::new())
         };
-        Ok(TreeView { items, masters, admins, show_admins, query, matching_agents })
+        Ok(TreeView {
+            items,
+            masters,
+            admins,
+            show_admins,
+            query,
+            matching_agents,
+        })
     }
 }
 
@@ -189,12 +237,20 @@ pub struct GroupOption {
 }
 
 /// Every visible group, by path, for "parent group" and "group" selects.
-pub fn group_options(access: &Access, selected: Option<Id>, exclude_subtree_of: Option<Id>) -> Vec<GroupOption> {
+pub fn group_options(
+    access: &Access,
+    selected: Option<Id>,
+    exclude_subtree_of: Option<Id>,
+) -> Vec<GroupOption> {
     let mut options: Vec<GroupOption> = access
         .visible_ids()
         .into_iter()
         .filter(|id| exclude_subtree_of.is_none_or(|root| !access.tree.is_in_subtree(*id, root)))
-        .map(|id| GroupOption { id, path: access.visible_path(id), selected: selected == Some(id) })
+        .map(|id| GroupOption {
+            id,
+            path: access.visible_path(id),
+            selected: selected == Some(id),
+        })
         .collect();
     options.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
     options
@@ -227,14 +283,37 @@ pub struct NewGroupForm {
     pub description: String,
 }
 
-pub async fn home_page(state: &AppState, user: &AdminUser, query: &str, new_group: NewGroupForm, errors: FieldErrors) -> AppResult<HomePage> {
+pub async fn home_page(
+    state: &AppState,
+    user: &AdminUser,
+    query: &str,
+    new_group: NewGroupForm,
+    errors: FieldErrors,
+) -> AppResult<HomePage> {
     let access = user.access(state).await?;
     let tree = TreeView::build(state, user, &access, Selection::default(), query, 0).await?;
-    Ok(HomePage { chrome: Chrome::new(user), group_count: access.visible_ids().len(), tree, errors, new_group })
+    Ok(HomePage {
+        chrome: Chrome::new(user),
+        group_count: access.visible_ids().len(),
+        tree,
+        errors,
+        new_group,
+    })
 }
 
-pub async fn home(State(state): State<AppState>, user: AdminUser, Query(query): Query<TreeQuery>) -> AppResult<HomePage> {
-    home_page(&state, &user, &query.q, NewGroupForm::default(), FieldErrors::default()).await
+pub async fn home(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Query(query): Query<TreeQuery>,
+) -> AppResult<HomePage> {
+    home_page(
+        &state,
+        &user,
+        &query.q,
+        NewGroupForm::default(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -261,13 +340,25 @@ pub async fn tree_agents(
         return Err(super::error::AppError::NotFound);
     }
     let offset = page.offset.max(0);
-    let agents = state.storage.agents_in_group(group_id, AGENTS_PER_PAGE, offset).await?;
-    let total = access.tree.get(group_id).map_or(0, |group| group.agent_count);
-    let mut items: Vec<TreeItem> =
-        agents.iter().map(|agent| TreeItem::Agent(AgentLeaf::new(agent, Selection::default()))).collect();
+    let agents = state
+        .storage
+        .agents_in_group(group_id, AGENTS_PER_PAGE, offset)
+        .await?;
+    let total = access
+        .tree
+        .get(group_id)
+        .map_or(0, |group| group.agent_count);
+    let mut items: Vec<TreeItem> = agents
+        .iter()
+        .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, Selection::default())))
+        .collect();
     let next = offset + AGENTS_PER_PAGE;
     if total > next {
-        items.push(TreeItem::MoreAgents { group_id, offset: next, remaining: total - next });
+        items.push(TreeItem::MoreAgents {
+            group_id,
+            offset: next,
+            remaining: total - next,
+        });
     }
     Ok(TreeAgents { items })
 }

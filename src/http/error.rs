@@ -93,7 +93,10 @@ impl IntoResponse for AppError {
         if matches!(self, AppError::SignInRequired) {
             return Redirect::to("/login").into_response();
         }
-        let page = ErrorPage { title: self.title(), message: self.to_string() };
+        let page = ErrorPage {
+            title: self.title(),
+            message: self.to_string(),
+        };
         let mut response = (self.status(), page).into_response();
         if let Some(value) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -13,7 +13,9 @@ impl FieldErrors {
 
     /// Keeps the value, or records the error beside `field`.
     pub fn check<T, E: Display>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
-        result.map_err(|error| self.add(field, error.to_string())).ok()
+        result
+            .map_err(|error| self.add(field, error.to_string()))
+            .ok()
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -34,7 +36,10 @@ pub fn ticked(value: &Option<String>) -> bool {
 pub fn optional_id(value: &str) -> Result<Option<i64>, &'static str> {
     match value.trim() {
         "" => Ok(None),
-        text => text.parse().map(Some).map_err(|_| "Choose a group from the list"),
+        text => text
+            .parse()
+            .map(Some)
+            .map_err(|_| "Choose a group from the list"),
     }
 }
 

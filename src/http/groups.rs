@@ -12,7 +12,9 @@ use serde::Deserialize;
 use super::{
     AppState,
     auth::AdminUser,
-    center::{Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page},
+    center::{
+        Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page,
+    },
     error::{AppError, AppResult},
     forms::{FieldErrors, optional_id, ticked},
     imports::ImportView,
@@ -85,7 +87,16 @@ pub async fn show(
     Path(id): Path<Id>,
     Query(query): Query<GroupQuery>,
 ) -> AppResult<GroupPage> {
-    let mut page = group_page(&state, &user, id, None, FieldErrors::default(), NewGroupForm::default(), &query).await?;
+    let mut page = group_page(
+        &state,
+        &user,
+        id,
+        None,
+        FieldErrors::default(),
+        NewGroupForm::default(),
+        &query,
+    )
+    .await?;
     page.notice = notice(&query.done);
     Ok(page)
 }
@@ -111,7 +122,18 @@ async fn group_page(
     let selected_parent = optional_id(&form.parent_id).ok().flatten();
     let imports = state.storage.group_imports(id, HISTORY_LENGTH).await?;
     let history: Vec<ImportView> = imports.iter().map(ImportView::new).collect();
-    let tree = TreeView::build(state, user, &access, Selection { group: Some(id), ..Selection::default() }, &query.q, query.offset).await?;
+    let tree = TreeView::build(
+        state,
+        user,
+        &access,
+        Selection {
+            group: Some(id),
+            ..Selection::default()
+        },
+        &query.q,
+        query.offset,
+    )
+    .await?;
     Ok(GroupPage {
         chrome: Chrome::new(user),
         group_id: id,
@@ -122,7 +144,10 @@ async fn group_page(
         parent_options: group_options(&access, selected_parent, Some(id)),
         may_be_top_level: access.is_master(),
         errors,
-        new_group: NewGroupForm { parent_id: id.to_string(), ..new_group },
+        new_group: NewGroupForm {
+            parent_id: id.to_string(),
+            ..new_group
+        },
         latest: history.first().cloned(),
         history,
         notice: None,
@@ -132,10 +157,18 @@ async fn group_page(
 }
 
 fn visible_group(access: &Access, id: Id) -> AppResult<&crate::storage::GroupRecord> {
-    if access.can_see(id) { access.tree.get(id).ok_or(AppError::NotFound) } else { Err(AppError::NotFound) }
+    if access.can_see(id) {
+        access.tree.get(id).ok_or(AppError::NotFound)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
-pub async fn create(State(state): State<AppState>, user: AdminUser, Form(form): Form<NewGroupForm>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Form(form): Form<NewGroupForm>,
+) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let mut errors = FieldErrors::default();
     let parent_id = match optional_id(&form.parent_id) {
@@ -146,15 +179,36 @@ pub async fn create(State(state): State<AppState>, user: AdminUser, Form(form): 
     let name = errors.check("new_name", GroupName::parse(&form.name));
     let description = errors.check("new_description", Description::parse(&form.description));
     if let (Some(name), Some(description)) = (&name, &description) {
-        match state.storage.create_group(parent_id, name, description).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response()),
-            Err(StorageError::Duplicate) => errors.add("new_name", "A group with this name already exists here; choose another name"),
+        match state
+            .storage
+            .create_group(parent_id, name, description)
+            .await
+        {
+            Ok(id) => {
+                return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
+            }
+            Err(StorageError::Duplicate) => errors.add(
+                "new_name",
+                "A group with this name already exists here; choose another name",
+            ),
             Err(other) => return Err(other.into()),
         }
     }
     Ok(match parent_id {
-        Some(parent) => group_page(&state, &user, parent, None, errors, form, &GroupQuery::default()).await?.into_response(),
-        None => home_page(&state, &user, "", form, errors).await?.into_response(),
+        Some(parent) => group_page(
+            &state,
+            &user,
+            parent,
+            None,
+            errors,
+            form,
+            &GroupQuery::default(),
+        )
+        .await?
+        .into_response(),
+        None => home_page(&state, &user, "", form, errors)
+            .await?
+            .into_response(),
     })
 }
 
@@ -175,11 +229,17 @@ pub async fn update(
             None
         }
         Ok(Some(parent)) if access.tree.is_in_subtree(parent, id) => {
-            errors.add("parent_id", "A group cannot move into itself or a group below it");
+            errors.add(
+                "parent_id",
+                "A group cannot move into itself or a group below it",
+            );
             None
         }
         Ok(None) if !access.is_master() => {
-            errors.add("parent_id", "Only a master administrator can make a top-level group");
+            errors.add(
+                "parent_id",
+                "Only a master administrator can make a top-level group",
+            );
             None
         }
         Ok(parent) => parent,
@@ -189,23 +249,49 @@ pub async fn update(
         }
     };
     if let (Some(name), Some(description), true) = (&name, &description, errors.is_empty()) {
-        let update = GroupUpdate { name, description, enabled: ticked(&form.enabled), parent_id };
+        let update = GroupUpdate {
+            name,
+            description,
+            enabled: ticked(&form.enabled),
+            parent_id,
+        };
         match state.storage.update_group(id, update).await {
-            Ok(()) => return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response()),
-            Err(StorageError::Duplicate) => errors.add("name", "A group with this name already exists there; choose another name"),
+            Ok(()) => {
+                return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
+            }
+            Err(StorageError::Duplicate) => errors.add(
+                "name",
+                "A group with this name already exists there; choose another name",
+            ),
             Err(other) => return Err(other.into()),
         }
     }
-    let page = group_page(&state, &user, id, Some(form), errors, NewGroupForm::default(), &GroupQuery::default()).await?;
+    let page = group_page(
+        &state,
+        &user,
+        id,
+        Some(form),
+        errors,
+        NewGroupForm::default(),
+        &GroupQuery::default(),
+    )
+    .await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Path<Id>) -> AppResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let group = visible_group(&access, id)?;
     let parent = group.parent_id.filter(|parent| access.can_see(*parent));
     if state.storage.delete_empty_group(id).await? {
-        let to = parent.map_or_else(|| "/admin".to_owned(), |parent| format!("/admin/groups/{parent}"));
+        let to = parent.map_or_else(
+            || "/admin".to_owned(),
+            |parent| format!("/admin/groups/{parent}"),
+        );
         return Ok(Redirect::to(&to).into_response());
     }
     let mut errors = FieldErrors::default();
@@ -213,6 +299,15 @@ pub async fn delete(State(state): State<AppState>, user: AdminUser, Path(id): Pa
         "delete",
         "This group still has agents or subgroups. Move or delete them first, then delete the group.",
     );
-    let page = group_page(&state, &user, id, None, errors, NewGroupForm::default(), &GroupQuery::default()).await?;
+    let page = group_page(
+        &state,
+        &user,
+        id,
+        None,
+        errors,
+        NewGroupForm::default(),
+        &GroupQuery::default(),
+    )
+    .await?;
     Ok((axum::http::StatusCode::CONFLICT, page).into_response())
 }

@@ -54,7 +54,11 @@ impl ImportView {
     pub fn new(job: &ImportJob) -> ImportView {
         let state = job.state();
         let total = job.total_rows.unwrap_or(0);
-        let percent = if total > 0 { job.done_rows * 100 / total } else { 0 };
+        let percent = if total > 0 {
+            job.done_rows * 100 / total
+        } else {
+            0
+        };
         let progress_text = match job.total_rows {
             None => "Reading the file…".to_owned(),
             Some(total) => format!(
@@ -104,11 +108,23 @@ pub struct ImportPage {
     pub min_password: usize,
 }
 
-async fn import_page(state: &AppState, user: &AdminUser, group_id: Id, error: Option<String>) -> AppResult<ImportPage> {
+async fn import_page(
+    state: &AppState,
+    user: &AdminUser,
+    group_id: Id,
+    error: Option<String>,
+) -> AppResult<ImportPage> {
     let access = user.access(state).await?;
-    let group = access.can_see(group_id).then(|| access.tree.get(group_id)).flatten().ok_or(AppError::NotFound)?;
+    let group = access
+        .can_see(group_id)
+        .then(|| access.tree.get(group_id))
+        .flatten()
+        .ok_or(AppError::NotFound)?;
     let group_name = group.name.clone();
-    let selection = Selection { group: Some(group_id), ..Selection::default() };
+    let selection = Selection {
+        group: Some(group_id),
+        ..Selection::default()
+    };
     let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
     Ok(ImportPage {
         chrome: Chrome::new(user),
@@ -122,7 +138,11 @@ async fn import_page(state: &AppState, user: &AdminUser, group_id: Id, error: Op
     })
 }
 
-pub async fn page(State(state): State<AppState>, user: AdminUser, Path(group_id): Path<Id>) -> AppResult<ImportPage> {
+pub async fn page(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(group_id): Path<Id>,
+) -> AppResult<ImportPage> {
     import_page(&state, &user, group_id, None).await
 }
 
@@ -139,17 +159,27 @@ pub async fn upload(
         return Err(AppError::NotFound);
     }
     let limits = &state.config.limits;
-    let outcome = match read_file_field(multipart, limits.max_upload_bytes, Some(&user.session)).await {
-        Ok(file) => pipeline::submit(&state.storage, limits, group_id, &user.admin.name, &file.file_name, file.bytes)
+    let outcome =
+        match read_file_field(multipart, limits.max_upload_bytes, Some(&user.session)).await {
+            Ok(file) => pipeline::submit(
+                &state.storage,
+                limits,
+                group_id,
+                &user.admin.name,
+                &file.file_name,
+                file.bytes,
+            )
             .await
             .map_err(|error| match error {
                 pipeline::SubmitError::File(error) => AppError::File(error),
                 pipeline::SubmitError::Storage(error) => error.into(),
             }),
-        Err(error) => Err(error),
-    };
+            Err(error) => Err(error),
+        };
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/groups/{group_id}?done=import-queued")).into_response()),
+        Ok(_) => Ok(
+            Redirect::to(&format!("/admin/groups/{group_id}?done=import-queued")).into_response(),
+        ),
         Err(error @ (AppError::File(_) | AppError::BadRequest(_))) => {
             let status = error.status();
             let page = import_page(&state, &user, group_id, Some(error.to_string())).await?;
@@ -161,7 +191,11 @@ pub async fn upload(
 
 pub async fn template_xlsx(_user: AdminUser) -> Response {
     let bytes = crate::telemetry::spawn_blocking_with_tracing(template::template_xlsx).await;
-    ([(header::CONTENT_TYPE, XLSX_TYPE)], [attachment("roster-import-template.xlsx")], bytes)
+    (
+        [(header::CONTENT_TYPE, XLSX_TYPE)],
+        [attachment("roster-import-template.xlsx")],
+        bytes,
+    )
         .into_response()
 }
 
@@ -175,13 +209,25 @@ pub async fn template_csv(_user: AdminUser) -> Response {
 }
 
 /// The result spreadsheet, for an administrator of the job's group only.
-pub async fn result(State(state): State<AppState>, user: AdminUser, Path(job_id): Path<Id>) -> AppResult<Response> {
+pub async fn result(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(job_id): Path<Id>,
+) -> AppResult<Response> {
     result_download(&state, &user, job_id).await
 }
 
-pub async fn result_download(state: &AppState, user: &AdminUser, job_id: Id) -> AppResult<Response> {
+pub async fn result_download(
+    state: &AppState,
+    user: &AdminUser,
+    job_id: Id,
+) -> AppResult<Response> {
     let job = visible_job(state, user, job_id).await?;
-    let bytes = state.storage.import_result(job_id).await?.ok_or(AppError::NotFound)?;
+    let bytes = state
+        .storage
+        .import_result(job_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, XLSX_TYPE)],
@@ -193,7 +239,15 @@ pub async fn result_download(state: &AppState, user: &AdminUser, job_id: Id) -> 
 
 /// A job the administrator may see; anything else is the same 404 as a job that never was.
 pub async fn visible_job(state: &AppState, user: &AdminUser, job_id: Id) -> AppResult<ImportJob> {
-    let job = state.storage.import_job(job_id).await?.ok_or(AppError::NotFound)?;
+    let job = state
+        .storage
+        .import_job(job_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let access = user.access(state).await?;
-    if access.can_see(job.group_id) { Ok(job) } else { Err(AppError::NotFound) }
+    if access.can_see(job.group_id) {
+        Ok(job)
+    } else {
+        Err(AppError::NotFound)
+    }
 }

@@ -55,7 +55,13 @@ pub async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Resp
     if session.is_some_and(|s| s.kind == SessionKind::Admin) {
         return Redirect::to("/admin").into_response();
     }
-    let page = LoginPage { heading: "Sign in to the Admin Center", action: "/login", csrf: token.value.clone(), email: String::new(), error: None };
+    let page = LoginPage {
+        heading: "Sign in to the Admin Center",
+        action: "/login",
+        csrf: token.value.clone(),
+        email: String::new(),
+        error: None,
+    };
     login_page(page, &token, StatusCode::OK)
 }
 
@@ -96,13 +102,22 @@ pub async fn submit(
         };
         return Ok(login_page(page, &token, StatusCode::UNAUTHORIZED));
     };
-    let session_token = start_session(&state, SessionKind::Admin, admin.id, previous.as_ref()).await?;
+    let session_token =
+        start_session(&state, SessionKind::Admin, admin.id, previous.as_ref()).await?;
     tracing::info!(admin_id = admin.id, "administrator signed in");
-    let cookie = set_cookie(SESSION_COOKIE, &session_token, state.config.session_max.as_secs(), state.config.secure_cookies);
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &session_token,
+        state.config.session_max.as_secs(),
+        state.config.secure_cookies,
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
 }
 
-pub async fn logout(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+) -> AppResult<Response> {
     if let Some(session) = session {
         state.storage.delete_session(&session.token_hash).await?;
     }

@@ -1,10 +1,10 @@
 //! Thin handlers: extract → call → render. One file per area, each with its page structs.
 
 mod admins;
-mod assets;
 mod agent_portal;
 mod agents;
 mod api;
+mod assets;
 mod auth;
 mod center;
 pub mod error;
@@ -41,7 +41,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(storage: Storage, config: Config) -> AppState {
-        AppState { storage, config: Arc::new(config), throttle: Arc::new(throttle::Throttle::new()) }
+        AppState {
+            storage,
+            config: Arc::new(config),
+            throttle: Arc::new(throttle::Throttle::new()),
+        }
     }
 }
 
@@ -52,7 +56,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn router(state: AppState) -> Router {
     // Room for the multipart envelope around the largest allowed file; the upload handler
     // enforces the exact file limit itself, with a clear message.
-    let body_limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20);
+    let body_limit = usize::try_from(state.config.limits.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1 << 20);
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
         .route("/healthz", get(health::healthz))
@@ -60,7 +66,10 @@ pub fn router(state: AppState) -> Router {
         .route("/setup/{token}", get(setup::form).post(setup::submit))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/agent/login", get(agent_portal::login_form).post(agent_portal::login_submit))
+        .route(
+            "/agent/login",
+            get(agent_portal::login_form).post(agent_portal::login_submit),
+        )
         .route("/agent", get(agent_portal::home))
         .route("/agent/logout", post(agent_portal::logout))
         .route("/admin", get(center::home))
@@ -77,7 +86,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/admins/new", get(admins::new_form))
         .route("/admin/admins/{id}", get(admins::show).post(admins::update))
         .route("/admin/admins/{id}/delete", post(admins::delete))
-        .route("/admin/groups/{id}/import", get(imports::page).post(imports::upload))
+        .route(
+            "/admin/groups/{id}/import",
+            get(imports::page).post(imports::upload),
+        )
         .route("/admin/import-template.xlsx", get(imports::template_xlsx))
         .route("/admin/import-template.csv", get(imports::template_csv))
         .route("/admin/imports/{id}/result", get(imports::result))
@@ -85,9 +97,15 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))
         .fallback(|| async { error::AppError::NotFound })
-        .layer(middleware::from_fn_with_state(state.clone(), session::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "same-origin"))

@@ -78,7 +78,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Loads the session (checking its idle and absolute timeouts) and enforces CSRF on every
@@ -86,7 +90,9 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match authenticate(&state, request).await {
         Ok(request) => next.run(request).await,
-        Err(error) if request_wants_json(&error.1) => super::error::ApiError(error.0).into_response(),
+        Err(error) if request_wants_json(&error.1) => {
+            super::error::ApiError(error.0).into_response()
+        }
         Err(error) => error.0.into_response(),
     }
 }
@@ -99,20 +105,27 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, (Ap
     let path = request.uri().path().to_owned();
     let fail = |error: AppError| (error, path.clone());
     let via_bearer = bearer(request.headers()).is_some();
-    let token = bearer(request.headers()).or_else(|| cookie(request.headers(), SESSION_COOKIE)).map(str::to_owned);
+    let token = bearer(request.headers())
+        .or_else(|| cookie(request.headers(), SESSION_COOKIE))
+        .map(str::to_owned);
     let session = match token {
         Some(token) => load(state, &token, via_bearer).await.map_err(fail)?,
         None => None,
     };
     let anonymous_csrf = AnonymousCsrf(cookie(request.headers(), CSRF_COOKIE).map(str::to_owned));
 
-    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let mut request = if unsafe_method && !via_bearer {
         let expected = match &session {
             Some(session) => Some(session.csrf.clone()),
             None => anonymous_csrf.0.clone(),
         };
-        check_csrf(request, expected.as_deref()).await.map_err(fail)?
+        check_csrf(request, expected.as_deref())
+            .await
+            .map_err(fail)?
     } else {
         request
     };
@@ -123,7 +136,11 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Request, (Ap
     Ok(request)
 }
 
-async fn load(state: &AppState, token: &str, via_bearer: bool) -> Result<Option<Session>, AppError> {
+async fn load(
+    state: &AppState,
+    token: &str,
+    via_bearer: bool,
+) -> Result<Option<Session>, AppError> {
     let hash = token_hash(token);
     let Some(record) = state.storage.session(&hash).await? else {
         return Ok(None);
@@ -133,7 +150,8 @@ async fn load(state: &AppState, token: &str, via_bearer: bool) -> Result<Option<
     let max = state.config.session_max.as_secs() as i64;
     let kind = record.kind();
     // API tokens are long-lived by design; browser sessions end when idle or too old.
-    let expired = kind != Some(SessionKind::Api) && (at - record.last_seen_at > idle || at - record.created_at > max);
+    let expired = kind != Some(SessionKind::Api)
+        && (at - record.last_seen_at > idle || at - record.created_at > max);
     let usable = match kind {
         Some(SessionKind::Api) => via_bearer,
         Some(_) => !via_bearer,
@@ -149,7 +167,12 @@ async fn load(state: &AppState, token: &str, via_bearer: bool) -> Result<Option<
     if at - record.last_seen_at >= 60 {
         state.storage.touch_session(&hash, at).await?;
     }
-    Ok(kind.map(|kind| Session { token_hash: hash, kind, principal_id: record.principal_id, csrf: record.csrf_token }))
+    Ok(kind.map(|kind| Session {
+        token_hash: hash,
+        kind,
+        principal_id: record.principal_id,
+        csrf: record.csrf_token,
+    }))
 }
 
 /// Forms carry the token in a `csrf` field; scripts in an `X-CSRF-Token` header. Multipart
@@ -161,8 +184,16 @@ async fn check_csrf(request: Request, expected: Option<&str>) -> Result<Request,
     let Some(expected) = expected else {
         return Err(REFUSED);
     };
-    if let Some(provided) = request.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok()) {
-        return if constant_time_eq(provided, expected) { Ok(request) } else { Err(REFUSED) };
+    if let Some(provided) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|value| value.to_str().ok())
+    {
+        return if constant_time_eq(provided, expected) {
+            Ok(request)
+        } else {
+            Err(REFUSED)
+        };
     }
     let content_type = request
         .headers()
@@ -172,7 +203,9 @@ async fn check_csrf(request: Request, expected: Option<&str>) -> Result<Request,
         .to_ascii_lowercase();
     // A browser sends neither JSON nor (to us) multipart cross-site without a CORS preflight,
     // which Roster never grants; multipart is still checked by its handler.
-    if content_type.starts_with("multipart/form-data") || content_type.starts_with("application/json") {
+    if content_type.starts_with("multipart/form-data")
+        || content_type.starts_with("application/json")
+    {
         return Ok(request);
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -183,9 +216,14 @@ async fn check_csrf(request: Request, expected: Option<&str>) -> Result<Request,
         .await
         .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let provided = fields.iter().find(|(key, _)| key == CSRF_FIELD).map(|(_, value)| value.as_str());
+    let provided = fields
+        .iter()
+        .find(|(key, _)| key == CSRF_FIELD)
+        .map(|(_, value)| value.as_str());
     match provided {
-        Some(provided) if constant_time_eq(provided, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Some(provided) if constant_time_eq(provided, expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
         _ => Err(REFUSED),
     }
 }
@@ -195,7 +233,9 @@ pub fn verify_csrf(session: &Session, provided: &str) -> Result<(), AppError> {
     if constant_time_eq(provided, &session.csrf) {
         Ok(())
     } else {
-        Err(AppError::Forbidden("This form has expired or did not come from Roster. Reload the page and submit it again."))
+        Err(AppError::Forbidden(
+            "This form has expired or did not come from Roster. Reload the page and submit it again.",
+        ))
     }
 }
 
@@ -220,14 +260,26 @@ pub struct FormToken {
 impl FromRequestParts<AppState> for FormToken {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let existing = parts.extensions.get::<AnonymousCsrf>().and_then(|csrf| csrf.0.clone());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let existing = parts
+            .extensions
+            .get::<AnonymousCsrf>()
+            .and_then(|csrf| csrf.0.clone());
         Ok(match existing {
-            Some(value) => FormToken { value, set_cookie: None },
+            Some(value) => FormToken {
+                value,
+                set_cookie: None,
+            },
             None => {
                 let value = random_token();
                 let cookie = set_cookie(CSRF_COOKIE, &value, 86_400, state.config.secure_cookies);
-                FormToken { value, set_cookie: Some(cookie) }
+                FormToken {
+                    value,
+                    set_cookie: Some(cookie),
+                }
             }
         })
     }

@@ -47,23 +47,39 @@ pub struct SetupForm {
 }
 
 fn with_cookie(mut response: Response, token: &FormToken) -> Response {
-    if let Some(value) = token.set_cookie.as_ref().and_then(|cookie| cookie.parse().ok()) {
+    if let Some(value) = token
+        .set_cookie
+        .as_ref()
+        .and_then(|cookie| cookie.parse().ok())
+    {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
 
 async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
-    if state.storage.setup_token_exists(&token_hash(token)).await? && !state.storage.master_admin_exists().await? {
+    if state.storage.setup_token_exists(&token_hash(token)).await?
+        && !state.storage.master_admin_exists().await?
+    {
         Ok(())
     } else {
         Err(AppError::NotFound)
     }
 }
 
-pub async fn form(State(state): State<AppState>, Path(token): Path<String>, csrf: FormToken) -> AppResult<Response> {
+pub async fn form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    csrf: FormToken,
+) -> AppResult<Response> {
     live_token(&state, &token).await?;
-    let page = SetupPage { token, csrf: csrf.value.clone(), name: String::new(), email: String::new(), errors: FieldErrors::default() };
+    let page = SetupPage {
+        token,
+        csrf: csrf.value.clone(),
+        name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    };
     Ok(with_cookie(page.into_response(), &csrf))
 }
 
@@ -77,12 +93,31 @@ pub async fn submit(
     let mut errors = FieldErrors::default();
     let name = errors.check("name", AgentName::parse(&form.name));
     let email = errors.check("email", Email::parse(&form.email));
-    if errors.check("password", state.config.password_policy.check(&form.password)).is_some() && form.password != form.confirm {
-        errors.add("confirm", "The two passwords differ; type the same password twice");
+    if errors
+        .check(
+            "password",
+            state.config.password_policy.check(&form.password),
+        )
+        .is_some()
+        && form.password != form.confirm
+    {
+        errors.add(
+            "confirm",
+            "The two passwords differ; type the same password twice",
+        );
     }
     let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
-        let page = SetupPage { token, csrf: csrf.value.clone(), name: form.name, email: form.email, errors };
-        return Ok(with_cookie((StatusCode::UNPROCESSABLE_ENTITY, page).into_response(), &csrf));
+        let page = SetupPage {
+            token,
+            csrf: csrf.value.clone(),
+            name: form.name,
+            email: form.email,
+            errors,
+        };
+        return Ok(with_cookie(
+            (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+            &csrf,
+        ));
     };
     if !state.storage.take_setup_token(&token_hash(&token)).await? {
         return Err(AppError::NotFound);
@@ -91,11 +126,25 @@ pub async fn submit(
     let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
     let id = state
         .storage
-        .create_admin(NewAdmin { email: &email, name: &name, password_hash: &hash, is_master: true, group_ids: &[] })
+        .create_admin(NewAdmin {
+            email: &email,
+            name: &name,
+            password_hash: &hash,
+            is_master: true,
+            group_ids: &[],
+        })
         .await?;
     state.storage.clear_setup_tokens().await?;
-    tracing::info!(admin_id = id, "first master administrator created; setup links are now dead");
+    tracing::info!(
+        admin_id = id,
+        "first master administrator created; setup links are now dead"
+    );
     let session = start_session(&state, SessionKind::Admin, id, None).await?;
-    let cookie = set_cookie(SESSION_COOKIE, &session, state.config.session_max.as_secs(), state.config.secure_cookies);
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        &session,
+        state.config.session_max.as_secs(),
+        state.config.secure_cookies,
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
 }

@@ -22,8 +22,12 @@ impl Throttle {
     pub fn new() -> Throttle {
         let five = NonZeroU32::new(5).expect("5 is not zero");
         let thirty = NonZeroU32::new(30).expect("30 is not zero");
-        let account = Quota::with_period(Duration::from_secs(12)).expect("period is not zero").allow_burst(five);
-        let address = Quota::with_period(Duration::from_secs(2)).expect("period is not zero").allow_burst(thirty);
+        let account = Quota::with_period(Duration::from_secs(12))
+            .expect("period is not zero")
+            .allow_burst(five);
+        let address = Quota::with_period(Duration::from_secs(2))
+            .expect("period is not zero")
+            .allow_burst(thirty);
         Throttle {
             per_account: DefaultKeyedRateLimiter::keyed(account),
             per_address: DefaultKeyedRateLimiter::keyed(address),
@@ -45,7 +49,9 @@ impl Throttle {
         if let Some(address) = address {
             self.per_address.check_key(&address).map_err(wait)?;
         }
-        self.per_account.check_key(&account.to_lowercase()).map_err(wait)?;
+        self.per_account
+            .check_key(&account.to_lowercase())
+            .map_err(wait)?;
         Ok(())
     }
 }
@@ -66,7 +72,11 @@ mod tests {
         for _ in 0..5 {
             throttle.attempt("Ann@example.com", None).unwrap();
         }
-        assert!(matches!(throttle.attempt("ann@example.com", None), Err(AppError::TooManyAttempts(s)) if s <= 12));
-        throttle.attempt("bob@example.com", None).expect("other accounts are not affected");
+        assert!(
+            matches!(throttle.attempt("ann@example.com", None), Err(AppError::TooManyAttempts(s)) if s <= 12)
+        );
+        throttle
+            .attempt("bob@example.com", None)
+            .expect("other accounts are not affected");
     }
 }

@@ -19,13 +19,24 @@ pub struct UploadedFile {
 
 /// Reads the `file` field. With `csrf_for` set (a browser form), a valid `csrf` field must come
 /// first. Anything over `max_bytes` is refused as soon as it is seen, not after it is stored.
-pub async fn read_file_field(mut multipart: Multipart, max_bytes: u64, csrf_for: Option<&Session>) -> Result<UploadedFile, AppError> {
+pub async fn read_file_field(
+    mut multipart: Multipart,
+    max_bytes: u64,
+    csrf_for: Option<&Session>,
+) -> Result<UploadedFile, AppError> {
     let mut csrf_checked = csrf_for.is_none();
     let too_large = || AppError::File(FileError::TooLarge { limit: max_bytes });
-    while let Some(mut field) = multipart.next_field().await.map_err(|error| multipart_error(&error.body_text(), max_bytes))? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|error| multipart_error(&error.body_text(), max_bytes))?
+    {
         match field.name() {
             Some(CSRF_FIELD) => {
-                let provided = field.text().await.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+                let provided = field
+                    .text()
+                    .await
+                    .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
                 if let Some(session) = csrf_for {
                     verify_csrf(session, &provided)?;
                     csrf_checked = true;
@@ -39,7 +50,11 @@ pub async fn read_file_field(mut multipart: Multipart, max_bytes: u64, csrf_for:
                 }
                 let file_name = clean_file_name(field.file_name().unwrap_or("upload"));
                 let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|error| multipart_error(&error.body_text(), max_bytes))? {
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|error| multipart_error(&error.body_text(), max_bytes))?
+                {
                     if (bytes.len() + chunk.len()) as u64 > max_bytes {
                         return Err(too_large());
                     }
@@ -50,7 +65,9 @@ pub async fn read_file_field(mut multipart: Multipart, max_bytes: u64, csrf_for:
             _ => {}
         }
     }
-    Err(AppError::BadRequest("Choose a file to upload (.xlsx or .csv).".into()))
+    Err(AppError::BadRequest(
+        "Choose a file to upload (.xlsx or .csv).".into(),
+    ))
 }
 
 fn multipart_error(text: &str, max_bytes: u64) -> AppError {
@@ -67,7 +84,11 @@ pub fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     let cleaned = cleaned.trim();
-    if cleaned.is_empty() { "upload".to_owned() } else { cleaned.to_owned() }
+    if cleaned.is_empty() {
+        "upload".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
 }
 
 /// `Content-Disposition: attachment` with an ASCII fallback name (no quotes, slashes or other
@@ -75,12 +96,22 @@ pub fn clean_file_name(raw: &str) -> String {
 pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
     let ascii: String = file_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = file_name
         .bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') { (b as char).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect();
     let value = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
@@ -92,7 +123,9 @@ pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
 
 /// `agents.xlsx` → `agents.result.xlsx`.
 pub fn result_file_name(upload_name: &str) -> String {
-    let stem = upload_name.rsplit_once('.').map_or(upload_name, |(stem, _)| stem);
+    let stem = upload_name
+        .rsplit_once('.')
+        .map_or(upload_name, |(stem, _)| stem);
     format!("{stem}.result.xlsx")
 }
 
@@ -102,7 +135,10 @@ mod tests {
 
     #[test]
     fn file_names_lose_paths_and_tricks() {
-        assert_eq!(clean_file_name("C:\\Users\\ann\\agents.xlsx"), "agents.xlsx");
+        assert_eq!(
+            clean_file_name("C:\\Users\\ann\\agents.xlsx"),
+            "agents.xlsx"
+        );
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("a\r\nb.csv"), "ab.csv");
         assert_eq!(result_file_name("agents.xlsx"), "agents.result.xlsx");

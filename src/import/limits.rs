@@ -8,6 +8,12 @@ pub struct Limits {
 }
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_upload_bytes: 10 << 20, max_rows: 100_000, max_unpacked_bytes: 256 << 20, max_archive_entries: 1000, max_columns: 256 }
+        Limits {
+            max_upload_bytes: 10 << 20,
+            max_rows: 100_000,
+            max_unpacked_bytes: 256 << 20,
+            max_archive_entries: 1000,
+            max_columns: 256,
+        }
     }
 }

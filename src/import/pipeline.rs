@@ -30,7 +30,10 @@ pub struct Submitted {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobOutcome {
-    Finished { created: u64, failed: u64 },
+    Finished {
+        created: u64,
+        failed: u64,
+    },
     /// The whole file was unusable; the job is marked failed with the reason.
     Failed,
     /// The lease went to another process, or the run limit was reached: someone resumes it.
@@ -73,7 +76,9 @@ pub async fn submit(
     bytes: Vec<u8>,
 ) -> Result<Submitted, SubmitError> {
     let (bytes, data_rows) = check_file(bytes, limits.clone()).await?;
-    let job_id = storage.enqueue_import(group_id, submitted_by, file_name, &bytes).await?;
+    let job_id = storage
+        .enqueue_import(group_id, submitted_by, file_name, &bytes)
+        .await?;
     tracing::info!(job_id, group_id, data_rows, file_name, "import queued");
     Ok(Submitted { job_id, data_rows })
 }
@@ -104,7 +109,9 @@ pub async fn run_job(
     let (sheet, columns) = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
-            storage.fail_job(job.id, Some(owner), &error.to_string()).await?;
+            storage
+                .fail_job(job.id, Some(owner), &error.to_string())
+                .await?;
             return Ok(JobOutcome::Failed);
         }
     };
@@ -115,12 +122,16 @@ pub async fn run_job(
     for item in checked {
         match item {
             validate::Checked::Valid(row) => {
-                rows.push(NewImportRow { row_no: row.row_no.into(), outcome: None });
+                rows.push(NewImportRow {
+                    row_no: row.row_no.into(),
+                    outcome: None,
+                });
                 valid.insert(row.row_no, row);
             }
-            validate::Checked::Invalid { row_no, message } => {
-                rows.push(NewImportRow { row_no: row_no.into(), outcome: Some(message) })
-            }
+            validate::Checked::Invalid { row_no, message } => rows.push(NewImportRow {
+                row_no: row_no.into(),
+                outcome: Some(message),
+            }),
         }
     }
     if job.total_rows.is_none() {
@@ -142,7 +153,12 @@ pub async fn run_job(
         }
         let to_hash: Vec<validate::ValidRow> = batch
             .iter()
-            .filter_map(|row_no| u32::try_from(*row_no).ok().and_then(|n| valid.get(&n)).cloned())
+            .filter_map(|row_no| {
+                u32::try_from(*row_no)
+                    .ok()
+                    .and_then(|n| valid.get(&n))
+                    .cloned()
+            })
             .collect();
         let agents = spawn_blocking_with_tracing(move || {
             to_hash
@@ -156,8 +172,15 @@ pub async fn run_job(
                 .collect::<Vec<_>>()
         })
         .await;
-        if storage.apply_batch(job.id, owner, lease, job.group_id, &agents).await?.is_none() {
-            tracing::warn!(job_id = job.id, "import lease lost; another process goes on with it");
+        if storage
+            .apply_batch(job.id, owner, lease, job.group_id, &agents)
+            .await?
+            .is_none()
+        {
+            tracing::warn!(
+                job_id = job.id,
+                "import lease lost; another process goes on with it"
+            );
             return Ok(JobOutcome::Interrupted);
         }
         done += batch.len() as u64;
@@ -171,7 +194,11 @@ pub async fn run_job(
         .filter_map(|(row_no, outcome)| Some((u32::try_from(row_no).ok()?, outcome?)))
         .collect();
     let (created, failed) = outcomes.values().fold((0, 0), |(ok, bad), outcome| {
-        if outcome == "Success" { (ok + 1, bad) } else { (ok, bad + 1) }
+        if outcome == "Success" {
+            (ok + 1, bad)
+        } else {
+            (ok, bad + 1)
+        }
     });
     let result = write_report(sheet, columns, outcomes).await;
     let keep = config.result_retention.as_secs() as i64;
@@ -183,7 +210,9 @@ pub async fn run_job(
         Ok(_) => Ok(JobOutcome::Interrupted),
         Err(error) => {
             tracing::error!(job_id = job.id, %error, "writing the result file failed");
-            storage.fail_job(job.id, Some(owner), "The result file could not be written.").await?;
+            storage
+                .fail_job(job.id, Some(owner), "The result file could not be written.")
+                .await?;
             Ok(JobOutcome::Failed)
         }
     }
@@ -197,9 +226,16 @@ async fn mark_existing_emails(
     valid: &HashMap<u32, validate::ValidRow>,
 ) -> Result<(), StorageError> {
     let keys: Vec<&str> = valid.values().map(|row| row.email.key()).collect();
-    let taken: std::collections::HashSet<String> = storage.existing_agent_emails(&keys).await?.into_iter().collect();
+    let taken: std::collections::HashSet<String> = storage
+        .existing_agent_emails(&keys)
+        .await?
+        .into_iter()
+        .collect();
     for row in rows.iter_mut().filter(|row| row.outcome.is_none()) {
-        let key = u32::try_from(row.row_no).ok().and_then(|n| valid.get(&n)).map(|v| v.email.key());
+        let key = u32::try_from(row.row_no)
+            .ok()
+            .and_then(|n| valid.get(&n))
+            .map(|v| v.email.key());
         if key.is_some_and(|key| taken.contains(key)) {
             row.outcome = Some(EMAIL_TAKEN_MESSAGE.to_owned());
         }
@@ -207,7 +243,11 @@ async fn mark_existing_emails(
     Ok(())
 }
 
-async fn write_report(sheet: Sheet, columns: Columns, outcomes: HashMap<u32, String>) -> Result<Vec<u8>, String> {
+async fn write_report(
+    sheet: Sheet,
+    columns: Columns,
+    outcomes: HashMap<u32, String>,
+) -> Result<Vec<u8>, String> {
     spawn_blocking_with_tracing(move || {
         report::write_result(&sheet, &columns, &|row_no| outcomes.get(&row_no).cloned())
             .map_err(|error| error.to_string())

@@ -47,7 +47,11 @@ pub fn validate_rows(sheet: &Sheet, columns: &Columns, policy: &PasswordPolicy) 
 }
 
 /// Every problem of the row, not only the first, so one round of fixes is enough.
-fn check_row(row: &Row, columns: &Columns, policy: &PasswordPolicy) -> Result<ValidRow, Vec<String>> {
+fn check_row(
+    row: &Row,
+    columns: &Columns,
+    policy: &PasswordPolicy,
+) -> Result<ValidRow, Vec<String>> {
     let mut problems = Vec::new();
     let name = cell_text(row, columns.name, "Name")
         .and_then(|text| AgentName::parse(&text).map_err(|error| error.to_string()))
@@ -58,11 +62,21 @@ fn check_row(row: &Row, columns: &Columns, policy: &PasswordPolicy) -> Result<Va
         .map_err(|problem| problems.push(problem))
         .ok();
     let password = cell_text(row, columns.password, "Password")
-        .and_then(|text| policy.check(&text).map(|()| text).map_err(|error| error.to_string()))
+        .and_then(|text| {
+            policy
+                .check(&text)
+                .map(|()| text)
+                .map_err(|error| error.to_string())
+        })
         .map_err(|problem| problems.push(problem))
         .ok();
     match (name, email, password) {
-        (Some(name), Some(email), Some(password)) => Ok(ValidRow { row_no: row.number, name, email, password }),
+        (Some(name), Some(email), Some(password)) => Ok(ValidRow {
+            row_no: row.number,
+            name,
+            email,
+            password,
+        }),
         _ => Err(problems),
     }
 }
@@ -99,14 +113,21 @@ mod tests {
             rows: rows
                 .into_iter()
                 .enumerate()
-                .map(|(i, cells)| Row { number: i as u32 + 2, cells })
+                .map(|(i, cells)| Row {
+                    number: i as u32 + 2,
+                    cells,
+                })
                 .collect(),
             width: 3,
         }
     }
 
     fn messages(rows: Vec<Vec<Cell>>) -> Vec<String> {
-        let columns = Columns { name: 0, email: 1, password: 2 };
+        let columns = Columns {
+            name: 0,
+            email: 1,
+            password: 2,
+        };
         validate_rows(&sheet(rows), &columns, &PasswordPolicy::default())
             .into_iter()
             .map(|checked| match checked {
@@ -122,16 +143,36 @@ mod tests {
 
     #[test]
     fn numbers_become_the_digits_typed() {
-        let out = messages(vec![vec![t("Ann"), t("ann@example.com"), Cell::Number(12345678.0)]]);
+        let out = messages(vec![vec![
+            t("Ann"),
+            t("ann@example.com"),
+            Cell::Number(12345678.0),
+        ]]);
         assert_eq!(out, ["ok Ann ann@example.com 12345678"]);
     }
 
     #[test]
     fn every_problem_of_a_row_is_named() {
-        let out = messages(vec![vec![Cell::DateTime("2024-03-01".into()), t("nope"), t("short")]]);
-        assert!(out[0].starts_with("Error: Name must be text, but the cell holds a date"), "{}", out[0]);
-        assert!(out[0].contains("Email \"nope\" is not a valid address"), "{}", out[0]);
-        assert!(out[0].contains("Password is 5 characters long; at least 8"), "{}", out[0]);
+        let out = messages(vec![vec![
+            Cell::DateTime("2024-03-01".into()),
+            t("nope"),
+            t("short"),
+        ]]);
+        assert!(
+            out[0].starts_with("Error: Name must be text, but the cell holds a date"),
+            "{}",
+            out[0]
+        );
+        assert!(
+            out[0].contains("Email \"nope\" is not a valid address"),
+            "{}",
+            out[0]
+        );
+        assert!(
+            out[0].contains("Password is 5 characters long; at least 8"),
+            "{}",
+            out[0]
+        );
     }
 
     #[test]
@@ -146,14 +187,30 @@ mod tests {
 
     #[test]
     fn error_cells_and_booleans_fail_their_row() {
-        let out = messages(vec![vec![t("Ann"), Cell::Error("#DIV/0!".into()), Cell::Bool(true)]]);
-        assert!(out[0].contains("Email holds the spreadsheet error #DIV/0!"), "{}", out[0]);
-        assert!(out[0].contains("Password must be text, but the cell holds the logical value TRUE"), "{}", out[0]);
+        let out = messages(vec![vec![
+            t("Ann"),
+            Cell::Error("#DIV/0!".into()),
+            Cell::Bool(true),
+        ]]);
+        assert!(
+            out[0].contains("Email holds the spreadsheet error #DIV/0!"),
+            "{}",
+            out[0]
+        );
+        assert!(
+            out[0].contains("Password must be text, but the cell holds the logical value TRUE"),
+            "{}",
+            out[0]
+        );
     }
 
     #[test]
     fn passwords_are_never_trimmed() {
-        let out = messages(vec![vec![t("Ann"), t("ann@example.com"), t("  pass word  ")]]);
+        let out = messages(vec![vec![
+            t("Ann"),
+            t("ann@example.com"),
+            t("  pass word  "),
+        ]]);
         assert_eq!(out, ["ok Ann ann@example.com   pass word  "]);
     }
 }

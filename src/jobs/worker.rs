@@ -29,8 +29,17 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Worker {
     pub fn new(storage: Storage, config: Config) -> Worker {
-        let owner = format!("{}-{}-{:08x}", hostname(), std::process::id(), rand::random::<u32>());
-        Worker { storage, config, owner }
+        let owner = format!(
+            "{}-{}-{:08x}",
+            hostname(),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Worker {
+            storage,
+            config,
+            owner,
+        }
     }
 
     pub fn owner(&self) -> &str {
@@ -42,13 +51,25 @@ impl Worker {
         self.step_limited(RunLimit::default(), &|_, _| {}).await
     }
 
-    pub async fn step_limited(&self, limit: RunLimit, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Step, StorageError> {
+    pub async fn step_limited(
+        &self,
+        limit: RunLimit,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Step, StorageError> {
         let lease = self.config.job_lease.as_secs() as i64;
         let Some(job) = self.storage.claim_job(&self.owner, lease, None).await? else {
             return Ok(Step::Idle);
         };
         tracing::info!(job_id = job.id, owner = %self.owner, attempt = job.attempts, "import claimed");
-        let outcome = pipeline::run_job(&self.storage, &self.config, &self.owner, job, limit, progress).await?;
+        let outcome = pipeline::run_job(
+            &self.storage,
+            &self.config,
+            &self.owner,
+            job,
+            limit,
+            progress,
+        )
+        .await?;
         Ok(Step::Ran(outcome))
     }
 
@@ -80,7 +101,11 @@ impl Worker {
     async fn housekeeping(&self) {
         let idle_before = crate::domain::now() - self.config.session_idle.as_secs() as i64;
         let created_before = crate::domain::now() - self.config.session_max.as_secs() as i64;
-        if let Err(error) = self.storage.delete_expired_sessions(idle_before, created_before).await {
+        if let Err(error) = self
+            .storage
+            .delete_expired_sessions(idle_before, created_before)
+            .await
+        {
             tracing::warn!(%error, "could not delete expired sessions");
         }
         match self.storage.expire_results().await {

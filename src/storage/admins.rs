@@ -56,12 +56,18 @@ impl Storage {
 
     pub async fn admin_by_email(&self, email: &Email) -> Result<Option<AdminRecord>> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE email_key = $1");
-        Ok(sqlx::query_as(&sql).bind(email.key()).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(email.key())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn list_admins(&self) -> Result<Vec<AdminRecord>> {
@@ -70,23 +76,31 @@ impl Storage {
     }
 
     pub async fn master_admin_exists(&self) -> Result<bool> {
-        let found: Option<(Id,)> = sqlx::query_as("SELECT id FROM admins WHERE is_master = 1 LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<(Id,)> =
+            sqlx::query_as("SELECT id FROM admins WHERE is_master = 1 LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
     /// The groups assigned to an administrator (not those below them).
     pub async fn admin_group_ids(&self, admin_id: Id) -> Result<Vec<Id>> {
-        let rows: Vec<(Id,)> =
-            sqlx::query_as("SELECT group_id FROM admin_groups WHERE admin_id = $1 ORDER BY group_id")
-                .bind(admin_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(Id,)> = sqlx::query_as(
+            "SELECT group_id FROM admin_groups WHERE admin_id = $1 ORDER BY group_id",
+        )
+        .bind(admin_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    pub async fn update_admin(&self, id: Id, name: &AgentName, is_master: bool, group_ids: &[Id]) -> Result<()> {
+    pub async fn update_admin(
+        &self,
+        id: Id,
+        name: &AgentName,
+        is_master: bool,
+        group_ids: &[Id],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query("UPDATE admins SET name = $1, is_master = $2 WHERE id = $3")
             .bind(name.as_str())
@@ -97,7 +111,10 @@ impl Storage {
         if updated.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
-        sqlx::query("DELETE FROM admin_groups WHERE admin_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM admin_groups WHERE admin_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if !group_ids.is_empty() {
             let values = (0..group_ids.len())
                 .map(|i| format!("($1, ${})", i + 2))
@@ -130,7 +147,10 @@ impl Storage {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let deleted = sqlx::query("DELETE FROM admins WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM admins WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if deleted.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
@@ -143,11 +163,19 @@ impl Storage {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT id FROM agent_groups WHERE id IN ({})", placeholders(1, ids.len()));
+        let sql = format!(
+            "SELECT id FROM agent_groups WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
         let mut query = sqlx::query_as::<_, (Id,)>(&sql);
         for id in ids {
             query = query.bind(*id);
         }
-        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect())
     }
 }

@@ -49,8 +49,7 @@ pub struct ExportRow {
     pub created_at: i64,
 }
 
-const AGENT_COLUMNS: &str =
-    "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at";
+const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at";
 
 impl Storage {
     pub async fn create_agent(&self, agent: NewAgent<'_>) -> Result<Id> {
@@ -76,25 +75,46 @@ impl Storage {
 
     pub async fn agent_by_id(&self, id: Id) -> Result<Option<AgentRecord>> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn agent_by_email(&self, email: &Email) -> Result<Option<AgentRecord>> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE email_key = $1");
-        Ok(sqlx::query_as(&sql).bind(email.key()).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(email.key())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// One page of a group's agents, by name. A group may hold 100,000 agents: the tree never
     /// loads them all at once.
-    pub async fn agents_in_group(&self, group_id: Id, limit: i64, offset: i64) -> Result<Vec<AgentRecord>> {
+    pub async fn agents_in_group(
+        &self,
+        group_id: Id,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AgentRecord>> {
         let sql = format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3"
         );
-        Ok(sqlx::query_as(&sql).bind(group_id).bind(limit).bind(offset).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(group_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Agents whose name or email contains `needle` (already lower-cased), within the groups given.
-    pub async fn search_agents(&self, group_ids: &[Id], needle: &str, limit: i64) -> Result<Vec<AgentRecord>> {
+    pub async fn search_agents(
+        &self,
+        group_ids: &[Id],
+        needle: &str,
+        limit: i64,
+    ) -> Result<Vec<AgentRecord>> {
         if group_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -150,7 +170,10 @@ impl Storage {
 
     pub async fn delete_agent(&self, id: Id) -> Result<()> {
         self.delete_agent_sessions(id).await?;
-        let deleted = sqlx::query("DELETE FROM agents WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let deleted = sqlx::query("DELETE FROM agents WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         if deleted.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
@@ -162,12 +185,21 @@ impl Storage {
         let mut found = Vec::new();
         // SQLite allows at most 32,766 bound values per statement; stay well below.
         for chunk in keys.chunks(1000) {
-            let sql = format!("SELECT email_key FROM agents WHERE email_key IN ({})", placeholders(1, chunk.len()));
+            let sql = format!(
+                "SELECT email_key FROM agents WHERE email_key IN ({})",
+                placeholders(1, chunk.len())
+            );
             let mut query = sqlx::query_as::<_, (String,)>(&sql);
             for key in chunk {
                 query = query.bind(*key);
             }
-            found.extend(query.fetch_all(&self.pool).await?.into_iter().map(|(key,)| key));
+            found.extend(
+                query
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|(key,)| key),
+            );
         }
         Ok(found)
     }

@@ -40,7 +40,12 @@ impl Storage {
         .await?)
     }
 
-    pub async fn create_group(&self, parent_id: Option<Id>, name: &GroupName, description: &Description) -> Result<Id> {
+    pub async fn create_group(
+        &self,
+        parent_id: Option<Id>,
+        name: &GroupName,
+        description: &Description,
+    ) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agent_groups (parent_id, name, name_key, description, enabled, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",

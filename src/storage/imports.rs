@@ -94,14 +94,21 @@ pub struct PendingAgent {
     pub password_hash: String,
 }
 
-pub const EMAIL_TAKEN_MESSAGE: &str = "Error: an agent with this email already exists; remove the row or use another email";
+pub const EMAIL_TAKEN_MESSAGE: &str =
+    "Error: an agent with this email already exists; remove the row or use another email";
 
 const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, total_rows, done_rows, created_count, \
      failed_count, error, created_at, finished_at, result_expires_at, \
      CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result";
 
 impl Storage {
-    pub async fn enqueue_import(&self, group_id: Id, submitted_by: &str, file_name: &str, upload: &[u8]) -> Result<Id> {
+    pub async fn enqueue_import(
+        &self,
+        group_id: Id,
+        submitted_by: &str,
+        file_name: &str,
+        upload: &[u8],
+    ) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO import_jobs (group_id, submitted_by, file_name, upload, state, created_at) \
              VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING id",
@@ -120,7 +127,12 @@ impl Storage {
     /// the outer WHERE: on PostgreSQL, two processes that picked the same id serialise on the
     /// row lock, and the second sees the fresh lease and updates nothing.
     /// `only` restricts the claim to one job (the command line runs the job it queued).
-    pub async fn claim_job(&self, owner: &str, lease_seconds: i64, only: Option<Id>) -> Result<Option<ClaimedJob>> {
+    pub async fn claim_job(
+        &self,
+        owner: &str,
+        lease_seconds: i64,
+        only: Option<Id>,
+    ) -> Result<Option<ClaimedJob>> {
         let at = now();
         Ok(sqlx::query_as(
             "UPDATE import_jobs SET state = 'running', owner = $1, lease_until = $2, \
@@ -153,7 +165,12 @@ impl Storage {
 
     /// Stores the outcome of validating every row, all at once: a job either has its full row
     /// list or none. Returns false when the lease was lost.
-    pub async fn record_validation(&self, job_id: Id, owner: &str, rows: &[NewImportRow]) -> Result<bool> {
+    pub async fn record_validation(
+        &self,
+        job_id: Id,
+        owner: &str,
+        rows: &[NewImportRow],
+    ) -> Result<bool> {
         let failed = rows.iter().filter(|row| row.outcome.is_some()).count() as i64;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -187,11 +204,12 @@ impl Storage {
 
     /// Row numbers still waiting for their agent.
     pub async fn pending_rows(&self, job_id: Id) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT row_no FROM import_rows WHERE job_id = $1 AND outcome IS NULL ORDER BY row_no")
-                .bind(job_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT row_no FROM import_rows WHERE job_id = $1 AND outcome IS NULL ORDER BY row_no",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|(row,)| row).collect())
     }
 
@@ -224,7 +242,11 @@ impl Storage {
             .map(|i| {
                 let first = 1 + COLUMNS * i;
                 // created_at doubles as updated_at: the last placeholder of the row.
-                format!("({}, 1, '', '', ${})", placeholders(first, COLUMNS), first + COLUMNS - 1)
+                format!(
+                    "({}, 1, '', '', ${})",
+                    placeholders(first, COLUMNS),
+                    first + COLUMNS - 1
+                )
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -244,10 +266,15 @@ impl Storage {
                 .bind(job_id)
                 .bind(at);
         }
-        let created: std::collections::HashSet<String> =
-            insert.fetch_all(&mut *tx).await?.into_iter().map(|(key,)| key).collect();
-        let (succeeded, taken): (Vec<&PendingAgent>, Vec<&PendingAgent>) =
-            agents.iter().partition(|agent| created.contains(agent.email.key()));
+        let created: std::collections::HashSet<String> = insert
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(key,)| key)
+            .collect();
+        let (succeeded, taken): (Vec<&PendingAgent>, Vec<&PendingAgent>) = agents
+            .iter()
+            .partition(|agent| created.contains(agent.email.key()));
         for (outcome, rows) in [("Success", &succeeded), (EMAIL_TAKEN_MESSAGE, &taken)] {
             if rows.is_empty() {
                 continue;
@@ -278,15 +305,23 @@ impl Storage {
 
     /// Every row's outcome, in row order, for the result file.
     pub async fn row_outcomes(&self, job_id: Id) -> Result<Vec<(i64, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT row_no, outcome FROM import_rows WHERE job_id = $1 ORDER BY row_no")
-            .bind(job_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT row_no, outcome FROM import_rows WHERE job_id = $1 ORDER BY row_no",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Ends the job: stores the result file and erases the upload (it holds plaintext
     /// passwords) in the same statement.
-    pub async fn finish_job(&self, job_id: Id, owner: &str, result: &[u8], keep_seconds: i64) -> Result<bool> {
+    pub async fn finish_job(
+        &self,
+        job_id: Id,
+        owner: &str,
+        result: &[u8],
+        keep_seconds: i64,
+    ) -> Result<bool> {
         let at = now();
         let updated = sqlx::query(
             "UPDATE import_jobs SET state = 'finished', upload = NULL, result = $1, finished_at = $2, \
@@ -321,20 +356,30 @@ impl Storage {
 
     pub async fn import_job(&self, id: Id) -> Result<Option<ImportJob>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// A group's imports, newest first.
     pub async fn group_imports(&self, group_id: Id, limit: i64) -> Result<Vec<ImportJob>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE group_id = $1 ORDER BY id DESC LIMIT $2");
-        Ok(sqlx::query_as(&sql).bind(group_id).bind(limit).fetch_all(&self.pool).await?)
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE group_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(group_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn import_result(&self, id: Id) -> Result<Option<Vec<u8>>> {
-        let found: Option<(Option<Vec<u8>>,)> = sqlx::query_as("SELECT result FROM import_jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT result FROM import_jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.and_then(|(result,)| result))
     }
 

@@ -19,7 +19,9 @@ use sqlx::{
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
-pub use imports::{ClaimedJob, EMAIL_TAKEN_MESSAGE, ImportJob, JobState, NewImportRow, PendingAgent};
+pub use imports::{
+    ClaimedJob, EMAIL_TAKEN_MESSAGE, ImportJob, JobState, NewImportRow, PendingAgent,
+};
 pub use sessions::{SessionKind, SessionRecord};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -63,7 +65,11 @@ pub struct Storage {
 impl Storage {
     pub async fn connect(url: &str) -> Result<Storage> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             // WAL lets the page read while an import writes; the busy timeout makes a second
@@ -121,5 +127,8 @@ impl Storage {
 /// Placeholders `$first, $first+1, …` for `count` values: the `Any` driver takes `$n` on both
 /// backends, and batch statements need them numbered.
 fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

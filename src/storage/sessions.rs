@@ -42,7 +42,14 @@ impl SessionRecord {
 }
 
 impl Storage {
-    pub async fn create_session(&self, token_hash: &str, kind: SessionKind, principal_id: Id, csrf_token: &str, at: i64) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        kind: SessionKind,
+        principal_id: Id,
+        csrf_token: &str,
+        at: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, kind, principal_id, csrf_token, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $5, $5)",
@@ -76,7 +83,10 @@ impl Storage {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -90,12 +100,17 @@ impl Storage {
     }
 
     /// Housekeeping: sessions idle since `idle_before` or created before `created_before`.
-    pub async fn delete_expired_sessions(&self, idle_before: i64, created_before: i64) -> Result<u64> {
-        let deleted = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-            .bind(idle_before)
-            .bind(created_before)
-            .execute(&self.pool)
-            .await?;
+    pub async fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<u64> {
+        let deleted =
+            sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+                .bind(idle_before)
+                .bind(created_before)
+                .execute(&self.pool)
+                .await?;
         Ok(deleted.rows_affected())
     }
 }

@@ -14,10 +14,11 @@ impl Storage {
     }
 
     pub async fn setup_token_exists(&self, token_hash: &str) -> Result<bool> {
-        let found: Option<(String,)> = sqlx::query_as("SELECT token_hash FROM setup_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT token_hash FROM setup_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -32,7 +33,9 @@ impl Storage {
 
     /// Once a master administrator exists, every outstanding link dies.
     pub async fn clear_setup_tokens(&self) -> Result<()> {
-        sqlx::query("DELETE FROM setup_tokens").execute(&self.pool).await?;
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
