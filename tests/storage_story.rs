@@ -1,0 +1,125 @@
+//! One story through the storage interface, told on SQLite and on PostgreSQL: the two sides
+//! must behave the same, down to uniqueness, leases and exactly-once batches.
+
+mod common;
+
+use common::{Backend, fresh_database};
+use roster::{
+    domain::{AgentName, Description, Email, GroupName, Nickname},
+    storage::{AgentUpdate, NewAdmin, NewAgent, NewImportRow, PendingAgent, SessionKind, Storage, StorageError},
+};
+
+async fn open(backend: Backend) -> Option<(Storage, Option<tempfile::TempDir>)> {
+    let (url, dir) = fresh_database(backend).await?;
+    let storage = Storage::connect(&url).await.expect("connect");
+    storage.migrate().await.expect("migrate");
+    storage.migrate().await.expect("migrating twice is harmless");
+    Some((storage, dir))
+}
+
+fn email(text: &str) -> Email {
+    Email::parse(text).unwrap()
+}
+
+on_both_backends! {
+    async fn storage_story(backend) {
+        let Some((storage, _dir)) = open(backend).await else { return };
+        storage.ping().await.unwrap();
+
+        // Administrators: unique email without case.
+        assert!(!storage.master_admin_exists().await.unwrap());
+        let name = AgentName::parse("Maria").unwrap();
+        let master = storage
+            .create_admin(NewAdmin { email: &email("Maria@Example.com"), name: &name, password_hash: "h", is_master: true, group_ids: &[] })
+            .await
+            .unwrap();
+        assert!(storage.master_admin_exists().await.unwrap());
+        let again = storage
+            .create_admin(NewAdmin { email: &email("maria@example.COM"), name: &name, password_hash: "h", is_master: false, group_ids: &[] })
+            .await;
+        assert!(matches!(again, Err(StorageError::Duplicate)));
+        assert_eq!(storage.admin_by_email(&email("MARIA@example.com")).await.unwrap().unwrap().id, master);
+
+        // Groups: sibling names unique without case, the same name allowed elsewhere.
+        let none = Description::parse("").unwrap();
+        let support = storage.create_group(None, &GroupName::parse("Support").unwrap(), &none).await.unwrap();
+        let tier1 = storage.create_group(Some(support), &GroupName::parse("Tier 1").unwrap(), &none).await.unwrap();
+        assert!(matches!(
+            storage.create_group(Some(support), &GroupName::parse("TIER 1").unwrap(), &none).await,
+            Err(StorageError::Duplicate)
+        ));
+        assert!(matches!(
+            storage.create_group(None, &GroupName::parse("support").unwrap(), &none).await,
+            Err(StorageError::Duplicate)
+        ));
+        storage.create_group(None, &GroupName::parse("Tier 1").unwrap(), &none).await.expect("same name, other parent");
+        storage.update_admin(master, &name, true, &[support, tier1]).await.unwrap();
+        assert_eq!(storage.admin_group_ids(master).await.unwrap(), vec![support, tier1]);
+
+        // Agents.
+        let ann = AgentName::parse("Ann").unwrap();
+        let nick = Nickname::parse("").unwrap();
+        let agent = storage
+            .create_agent(NewAgent { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, password_hash: "x" })
+            .await
+            .unwrap();
+        let duplicate = storage
+            .create_agent(NewAgent { group_id: support, name: &ann, nickname: &nick, email: &email("ANN@example.com"), description: &none, password_hash: "x" })
+            .await;
+        assert!(matches!(duplicate, Err(StorageError::Duplicate)));
+        let groups = storage.all_groups().await.unwrap();
+        assert_eq!(groups.iter().find(|g| g.id == tier1).unwrap().agent_count, 1);
+        assert!(!storage.delete_empty_group(tier1).await.unwrap(), "a group with an agent stays");
+        storage
+            .update_agent(agent, AgentUpdate { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, enabled: false })
+            .await
+            .unwrap();
+        assert!(!storage.agent_by_id(agent).await.unwrap().unwrap().is_enabled());
+        assert_eq!(storage.existing_agent_emails(&["ann@example.com", "bob@example.com"]).await.unwrap(), vec!["ann@example.com"]);
+
+        // Sessions expire by idle time or age.
+        storage.create_session("hash", SessionKind::Admin, master, "csrf", 1_000).await.unwrap();
+        assert_eq!(storage.session("hash").await.unwrap().unwrap().kind(), Some(SessionKind::Admin));
+        assert_eq!(storage.delete_expired_sessions(999, 0).await.unwrap(), 0);
+        assert_eq!(storage.delete_expired_sessions(1_001, 0).await.unwrap(), 1);
+
+        // Import jobs: one claim at a time; the lease decides; a batch applies exactly once.
+        let job = storage.enqueue_import(tier1, "Maria", "agents.xlsx", b"file").await.unwrap();
+        let claimed = storage.claim_job("worker-a", 60, None).await.unwrap().expect("a queued job is claimed");
+        assert_eq!((claimed.id, claimed.attempts, claimed.upload.as_deref()), (job, 1, Some(&b"file"[..])));
+        assert!(storage.claim_job("worker-b", 60, None).await.unwrap().is_none(), "held by worker-a");
+        let rows = [
+            NewImportRow { row_no: 2, outcome: None },
+            NewImportRow { row_no: 3, outcome: Some("Error: bad".into()) },
+            NewImportRow { row_no: 4, outcome: None },
+        ];
+        assert!(!storage.record_validation(job, "worker-b", &rows).await.unwrap(), "not the owner");
+        assert!(storage.record_validation(job, "worker-a", &rows).await.unwrap());
+        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![2, 4]);
+        let batch = [
+            PendingAgent { row_no: 2, name: "Bob".into(), email: email("bob@example.com"), password_hash: "h".into() },
+            PendingAgent { row_no: 4, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: "h".into() },
+        ];
+        assert_eq!(storage.apply_batch(job, "worker-b", 60, tier1, &batch).await.unwrap(), None, "a stranger writes nothing");
+        assert_eq!(storage.apply_batch(job, "worker-a", 60, tier1, &batch).await.unwrap(), Some((1, 1)));
+        assert!(storage.pending_rows(job).await.unwrap().is_empty());
+        let outcomes = storage.row_outcomes(job).await.unwrap();
+        assert_eq!(outcomes[0], (2, Some("Success".into())));
+        assert!(outcomes[2].1.as_deref().unwrap().contains("already exists"));
+
+        // Another process takes over only once the lease has run out.
+        assert!(storage.renew_lease(job, "worker-a", -10).await.unwrap());
+        let taken = storage.claim_job("worker-b", 60, None).await.unwrap().expect("expired lease is taken over");
+        assert_eq!(taken.attempts, 2);
+        assert!(!storage.renew_lease(job, "worker-a", 60).await.unwrap(), "worker-a has lost it");
+        assert!(!storage.finish_job(job, "worker-a", b"result", 60).await.unwrap());
+        assert!(storage.finish_job(job, "worker-b", b"result", 60).await.unwrap());
+        let finished = storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!((finished.created_count, finished.failed_count, finished.done_rows), (1, 2, 3));
+        assert!(finished.has_result());
+        assert_eq!(storage.import_result(job).await.unwrap().as_deref(), Some(&b"result"[..]));
+        let erased = storage.claim_job("worker-c", 60, Some(job)).await.unwrap();
+        assert!(erased.is_none(), "a finished job is never claimed again");
+        assert_eq!(storage.group_imports(tier1, 10).await.unwrap().len(), 1);
+    }
+}
