@@ -6,14 +6,20 @@ mod common;
 use common::{Backend, fresh_database};
 use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
-    storage::{AgentUpdate, NewAdmin, NewAgent, NewImportRow, PendingAgent, SessionKind, Storage, StorageError},
+    storage::{
+        AgentUpdate, NewAdmin, NewAgent, NewImportRow, PendingAgent, SessionKind, Storage,
+        StorageError,
+    },
 };
 
 async fn open(backend: Backend) -> Option<(Storage, Option<tempfile::TempDir>)> {
     let (url, dir) = fresh_database(backend).await?;
     let storage = Storage::connect(&url).await.expect("connect");
     storage.migrate().await.expect("migrate");
-    storage.migrate().await.expect("migrating twice is harmless");
+    storage
+        .migrate()
+        .await
+        .expect("migrating twice is harmless");
     Some((storage, dir))
 }
 

@@ -210,7 +210,9 @@ pub async fn create(
         };
         match state.storage.create_agent(new).await {
             Ok(id) => {
-                return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
+                return Ok(
+                    Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response()
+                );
             }
             Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
             Err(other) => return Err(other.into()),

@@ -185,7 +185,9 @@ pub async fn create(
             .await
         {
             Ok(id) => {
-                return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
+                return Ok(
+                    Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response()
+                );
             }
             Err(StorageError::Duplicate) => errors.add(
                 "new_name",

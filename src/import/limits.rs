@@ -1,18 +1,28 @@
+/// Bounds applied to every uploaded file before and while it is read.
+///
+/// Each one turns a hostile or oversized upload into a clear [`super::error::FileError`]
+/// instead of a process that runs out of memory or time.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Size of the uploaded file itself.
     pub max_upload_bytes: u64,
+    /// Data rows: non-blank rows below the header.
     pub max_rows: usize,
+    /// Total bytes actually inflated from the zip, whatever the entries declare.
     pub max_unpacked_bytes: u64,
+    /// Entries in the zip archive.
     pub max_archive_entries: usize,
+    /// Columns holding a value; bounds the memory a far-away sparse cell would cost.
     pub max_columns: usize,
 }
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_upload_bytes: 10 << 20,
+        Self {
+            max_upload_bytes: 10 * 1024 * 1024,
             max_rows: 100_000,
-            max_unpacked_bytes: 256 << 20,
-            max_archive_entries: 1000,
+            max_unpacked_bytes: 256 * 1024 * 1024,
+            max_archive_entries: 1_000,
             max_columns: 256,
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod columns;
+mod csv_reader;
 pub mod detect;
 pub mod error;
 pub mod limits;
@@ -14,6 +15,13 @@ pub mod report;
 pub mod sheet;
 pub mod template;
 pub mod validate;
+mod xlsx_reader;
+mod xml_scan;
+
+#[cfg(test)]
+mod real_world;
+#[cfg(test)]
+mod test_support;
 
 pub use columns::Columns;
 pub use error::FileError;

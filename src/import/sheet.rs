@@ -1,4 +1,12 @@
-use super::{error::FileError, limits::Limits};
+//! The uploaded sheet as rows of typed cells, whatever the file format.
+
+use super::archive;
+use super::csv_reader;
+use super::detect::{self, FileKind};
+use super::error::FileError;
+use super::limits::Limits;
+use super::xlsx_reader;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Empty,
@@ -6,27 +14,254 @@ pub enum Cell {
     Number(f64),
     Int(i64),
     Bool(bool),
+    /// A readable rendering: "2024-03-01", "10:30:00" or "2024-03-01 10:30:00".
     DateTime(String),
+    /// The error code, e.g. "#DIV/0!".
     Error(String),
 }
+
 impl Cell {
+    /// The value as the user typed it; `None` for an empty cell.
     pub fn display(&self) -> Option<String> {
-        todo!()
+        match self {
+            Cell::Empty => None,
+            Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => Some(s.clone()),
+            Cell::Number(f) => Some(number_text(*f)),
+            Cell::Int(i) => Some(i.to_string()),
+            Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
+        }
     }
+
+    /// Empty, or text of only whitespace: such a cell does not make a row count.
     pub fn is_blank(&self) -> bool {
-        todo!()
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
     }
 }
+
+/// Excel shows and keeps 15 significant digits: rounding there first turns binary noise such
+/// as 0.30000000000000004 back into what the user typed, and integers lose their ".0".
+fn number_text(f: f64) -> String {
+    if !f.is_finite() {
+        return f.to_string();
+    }
+    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
+        format!("{}", rounded as i64)
+    } else {
+        format!("{rounded}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// 1-based row number in the sheet, as the user sees it.
     pub number: u32,
+    /// Index = column; trailing empty cells are not stored.
     pub cells: Vec<Cell>,
 }
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
+    /// The worksheet name ("Sheet1" for a CSV).
     pub name: String,
+    /// Row 1 exactly: the header is never searched for further down.
     pub header: Vec<Cell>,
+    /// Data rows below the header; blank rows are skipped, hidden rows kept.
     pub rows: Vec<Row>,
+    /// Columns used by the header or any data row.
     pub width: usize,
 }
-pub fn read(_bytes: &[u8], _limits: &Limits) -> Result<Sheet, FileError> {
-    todo!()
+
+/// Reads the first visible worksheet of an .xlsx, or a CSV, after every file-level check.
+pub fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
+    if bytes.is_empty() {
+        return Err(FileError::Empty);
+    }
+    if bytes.len() as u64 > limits.max_upload_bytes {
+        return Err(FileError::TooLarge {
+            limit: limits.max_upload_bytes,
+        });
+    }
+    let sheet = match detect::detect_with(bytes, limits.max_archive_entries)? {
+        FileKind::Xlsx => {
+            archive::check_archive(bytes, limits)?;
+            xlsx_reader::read(bytes, limits)?
+        }
+        FileKind::Csv => csv_reader::read(bytes, limits)?,
+    };
+    if sheet.header.iter().all(Cell::is_blank) && sheet.rows.is_empty() {
+        return Err(FileError::NoHeader);
+    }
+    Ok(sheet)
+}
+
+const LAST_ROW: u32 = 1_048_576;
+
+/// Gathers streamed cells into rows, applying the row and column limits as it goes so that
+/// a hostile file is stopped at the first cell past them.
+pub(super) struct Rows {
+    name: String,
+    header: Vec<Cell>,
+    rows: Vec<Row>,
+    current: Option<Row>,
+    width: usize,
+    max_rows: usize,
+    max_columns: usize,
+}
+
+impl Rows {
+    pub(super) fn new(name: String, limits: &Limits) -> Self {
+        Self {
+            name,
+            header: Vec::new(),
+            rows: Vec::new(),
+            current: None,
+            width: 0,
+            max_rows: limits.max_rows,
+            max_columns: limits.max_columns,
+        }
+    }
+
+    /// `row` and `column` are 0-based; cells must come row by row, as every writer stores them.
+    pub(super) fn push(&mut self, row: u32, column: u32, cell: Cell) -> Result<(), FileError> {
+        if matches!(cell, Cell::Empty) {
+            return Ok(());
+        }
+        let column = column as usize;
+        if column >= self.max_columns {
+            return Err(FileError::TooManyColumns {
+                limit: self.max_columns,
+            });
+        }
+        // The result file is a spreadsheet too: a row past its last one could not be written.
+        if row >= LAST_ROW {
+            return Err(FileError::PastLastRow);
+        }
+        let number = row + 1;
+        match &self.current {
+            Some(current) if current.number == number => {}
+            Some(current) if current.number > number => {
+                return Err(FileError::Corrupt(format!(
+                    "row {number} is stored after row {}",
+                    current.number
+                )));
+            }
+            _ => {
+                self.flush()?;
+                self.current = Some(Row {
+                    number,
+                    cells: Vec::new(),
+                });
+            }
+        }
+        let cells = &mut self.current.as_mut().expect("set above").cells;
+        if cells.len() <= column {
+            cells.resize(column + 1, Cell::Empty);
+        }
+        cells[column] = cell;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), FileError> {
+        let Some(row) = self.current.take() else {
+            return Ok(());
+        };
+        if row.number == 1 {
+            self.width = self.width.max(row.cells.len());
+            self.header = row.cells;
+        } else if !row.cells.iter().all(Cell::is_blank) {
+            if self.rows.len() == self.max_rows {
+                return Err(FileError::TooManyRows {
+                    limit: self.max_rows,
+                });
+            }
+            self.width = self.width.max(row.cells.len());
+            self.rows.push(row);
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(mut self) -> Result<Sheet, FileError> {
+        self.flush()?;
+        Ok(Sheet {
+            name: self.name,
+            header: self.header,
+            rows: self.rows,
+            width: self.width,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_typed() {
+        assert_eq!(Cell::Number(123456.0).display().unwrap(), "123456");
+        assert_eq!(Cell::Number(0.5).display().unwrap(), "0.5");
+        assert_eq!(
+            Cell::Number(8595602512225.0).display().unwrap(),
+            "8595602512225"
+        );
+        assert_eq!(Cell::Number(-42.0).display().unwrap(), "-42");
+        assert_eq!(Cell::Number(0.1 + 0.2).display().unwrap(), "0.3");
+        assert_eq!(
+            Cell::Number(1.5e20).display().unwrap(),
+            "150000000000000000000"
+        );
+        assert_eq!(Cell::Int(7).display().unwrap(), "7");
+        assert_eq!(Cell::Bool(true).display().unwrap(), "TRUE");
+        assert_eq!(Cell::Empty.display(), None);
+    }
+
+    #[test]
+    fn blank_is_empty_or_spaces_only() {
+        assert!(Cell::Empty.is_blank());
+        assert!(Cell::Text(" \t ".into()).is_blank());
+        assert!(!Cell::Text(" x ".into()).is_blank());
+        assert!(!Cell::Number(0.0).is_blank());
+    }
+
+    #[test]
+    fn rows_stop_at_the_row_limit() {
+        let limits = Limits {
+            max_rows: 2,
+            ..Limits::default()
+        };
+        let mut rows = Rows::new("S".into(), &limits);
+        rows.push(0, 0, Cell::Text("h".into())).unwrap();
+        rows.push(1, 0, Cell::Text("a".into())).unwrap();
+        rows.push(2, 0, Cell::Text("b".into())).unwrap();
+        // The third data row is refused as soon as the row after it starts.
+        assert_eq!(
+            rows.push(3, 0, Cell::Text("c".into()))
+                .and_then(|()| rows.push(4, 0, Cell::Text("d".into()))),
+            Err(FileError::TooManyRows { limit: 2 })
+        );
+    }
+
+    #[test]
+    fn rows_refuse_far_columns_and_disorder() {
+        let limits = Limits {
+            max_columns: 4,
+            ..Limits::default()
+        };
+        let mut rows = Rows::new("S".into(), &limits);
+        assert_eq!(
+            rows.push(0, 4, Cell::Text("x".into())),
+            Err(FileError::TooManyColumns { limit: 4 })
+        );
+        // An empty cell far away costs nothing and is not refused.
+        rows.push(0, 16_000, Cell::Empty).unwrap();
+        rows.push(5, 0, Cell::Text("x".into())).unwrap();
+        assert!(matches!(
+            rows.push(2, 0, Cell::Text("y".into())),
+            Err(FileError::Corrupt(_))
+        ));
+    }
 }

@@ -1,0 +1,413 @@
+//! Checks inside each XML part of an .xlsx, run by `archive.rs` before calamine opens it.
+//!
+//! The part is parsed with the quick-xml that calamine uses, configured the same way, so both
+//! see the same elements. What calamine 0.38 would otherwise trust, and how it is bounded:
+//!
+//! - `<!DOCTYPE>` / `<!ENTITY>` (billion laughs, external entities): no spreadsheet program
+//!   writes them; any part holding one rejects the file.
+//! - `<sst uniqueCount>`: `read_shared_strings` calls `strings.reserve(uniqueCount)` (24 bytes
+//!   per string; 4e9 asks for ~96 GB). The declared count may not exceed the `<si>` elements
+//!   actually present by more than [`COUNT_SLACK`]. The strings themselves are then bounded by
+//!   the inflated size (at most ~5 bytes of memory per byte of XML, for `<si/>`).
+//! - Records `read_styles` turns into structs, each `xf` cloning its font, fill, border and
+//!   format code: `cellXfs/xf`, `font`, `fill`, `border` and `numFmt` are limited to
+//!   [`MAX_STYLE_RECORDS`] each, and attribute values in the style sheet to
+//!   [`MAX_STYLE_ATTR`] bytes (Excel's own limits are 64,000 formats and 255-character format
+//!   codes), so a big font name cannot be cloned thousands of times.
+//! - Cell and row references (`c r`, `row r`, `dimension ref`, `f ref`, `mergeCell ref`):
+//!   calamine parses them into u32 without overflow checks (a panic in debug builds, a wrapped
+//!   index in release). Each must name a cell inside Excel's grid (XFD1048576). The streaming
+//!   reader never allocates from them; `sheet.rs` bounds the columns that hold values.
+//! - Shared formula index `f si`: `formulas.resize(si + 1)` in calamine's formula readers.
+//!   It must not exceed the number of `<f>` elements seen so far in the part.
+//!
+//! A part that is not well-formed is scanned up to the error: calamine stops at the same
+//! error, so it cannot reach anything this scan did not see.
+
+use std::io::BufRead;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::error::FileError;
+
+/// Lying generators aside, `uniqueCount` equals the `<si>` count; the slack only tolerates
+/// sloppy writers, at a cost of at most 24 bytes each.
+const COUNT_SLACK: u64 = 65_536;
+const MAX_STYLE_RECORDS: u64 = 65_536;
+const MAX_STYLE_ATTR: usize = 1024;
+const MAX_ROW: u64 = 1_048_576;
+const MAX_COLUMN: u64 = 16_384;
+
+/// The first bytes of an entry: XML (possibly after a BOM or blanks) or something else
+/// (pictures, binary parts) that calamine does not parse.
+pub(super) fn looks_like_xml(head: &[u8]) -> bool {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
+    head.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'<')
+}
+
+#[derive(Default)]
+struct Scan {
+    declared_strings: Option<u64>,
+    strings: u64,
+    formulas: u64,
+    xfs: u64,
+    fonts: u64,
+    fills: u64,
+    borders: u64,
+    num_fmts: u64,
+    in_style_sheet: bool,
+    in_cell_xfs: bool,
+    in_sheet_data: bool,
+}
+
+pub(super) fn scan_part<R: BufRead>(source: R, name: &str) -> Result<(), FileError> {
+    let mut xml = Reader::from_reader(source);
+    let config = xml.config_mut();
+    config.check_end_names = false;
+    config.trim_text(false);
+    config.check_comments = false;
+    config.expand_empty_elements = true;
+
+    let mut scan = Scan::default();
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::DocType(_)) => return Err(FileError::ForbiddenXml),
+            Ok(Event::Start(e) | Event::Empty(e)) => scan.start(&e, name)?,
+            Ok(Event::End(e)) => match e.local_name().as_ref() {
+                "sheetData" => scan.in_sheet_data = false,
+                "cellXfs" => scan.in_cell_xfs = false,
+                _ => {}
+            },
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(quick_xml::Error::Io(e)) => return Err(super::archive::io_error(&e, name)),
+            Err(_) => break,
+        }
+    }
+    scan.finish(name)
+}
+
+impl Scan {
+    fn start(&mut self, e: &BytesStart<'_>, part: &str) -> Result<(), FileError> {
+        let local = e.local_name();
+        let local = local.as_ref();
+        if self.in_style_sheet {
+            check_attr_lengths(e, part)?;
+        }
+        match local {
+            "styleSheet" => self.in_style_sheet = true,
+            "sst" => {
+                if let Some(v) = attr(e, "uniqueCount") {
+                    let n = leading_number(&v);
+                    self.declared_strings = Some(self.declared_strings.unwrap_or(0).max(n));
+                }
+            }
+            "si" => self.strings += 1,
+            "cellXfs" => self.in_cell_xfs = true,
+            "xf" if self.in_cell_xfs => bump(&mut self.xfs, "cell formats", part)?,
+            "font" if self.in_style_sheet => bump(&mut self.fonts, "fonts", part)?,
+            "fill" if self.in_style_sheet => bump(&mut self.fills, "fills", part)?,
+            "border" if self.in_style_sheet => bump(&mut self.borders, "borders", part)?,
+            "numFmt" if self.in_style_sheet => bump(&mut self.num_fmts, "number formats", part)?,
+            "sheetData" => self.in_sheet_data = true,
+            "dimension" | "mergeCell" => check_refs(e, "ref", part)?,
+            "c" if self.in_sheet_data => check_refs(e, "r", part)?,
+            "row" if self.in_sheet_data => {
+                for v in attrs(e, "r") {
+                    row_number(&v).ok_or_else(|| bad_ref(&v, part))?;
+                }
+            }
+            "f" => {
+                self.formulas += 1;
+                check_refs(e, "ref", part)?;
+                for v in attrs(e, "si") {
+                    if leading_number(&v) >= self.formulas {
+                        return Err(FileError::Corrupt(format!(
+                            "part {part} refers to a shared formula that does not exist"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&self, part: &str) -> Result<(), FileError> {
+        if let Some(declared) = self.declared_strings
+            && declared > self.strings.saturating_add(COUNT_SLACK)
+        {
+            return Err(FileError::Corrupt(format!(
+                "part {part} declares {declared} texts but holds {}",
+                self.strings
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn bump(count: &mut u64, what: &str, part: &str) -> Result<(), FileError> {
+    *count += 1;
+    if *count > MAX_STYLE_RECORDS {
+        return Err(FileError::Corrupt(format!(
+            "part {part} holds more than {MAX_STYLE_RECORDS} {what}"
+        )));
+    }
+    Ok(())
+}
+
+/// Every value of attributes named `key`, with or without a namespace prefix: calamine takes
+/// the exact name, sometimes the first and sometimes the last one, so all are checked.
+fn attrs(e: &BytesStart<'_>, key: &str) -> Vec<Vec<u8>> {
+    let mut attributes = e.attributes();
+    attributes.with_checks(false);
+    attributes
+        .map_while(Result::ok)
+        .filter(|a| a.key.local_name().as_ref() == key)
+        .map(|a| a.value.into_owned().into_bytes())
+        .collect()
+}
+
+fn attr(e: &BytesStart<'_>, key: &str) -> Option<Vec<u8>> {
+    attrs(e, key).into_iter().max_by_key(|v| leading_number(v))
+}
+
+fn check_attr_lengths(e: &BytesStart<'_>, part: &str) -> Result<(), FileError> {
+    let mut attributes = e.attributes();
+    attributes.with_checks(false);
+    if attributes
+        .map_while(Result::ok)
+        .any(|a| a.value.len() > MAX_STYLE_ATTR)
+    {
+        return Err(FileError::Corrupt(format!(
+            "part {part} holds a style value longer than {MAX_STYLE_ATTR} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_refs(e: &BytesStart<'_>, key: &str, part: &str) -> Result<(), FileError> {
+    for v in attrs(e, key) {
+        // A range ("A1:C9") or a list of ranges ("A1:B2 D4"), as dimension and sqref allow.
+        for cell in v.split(|&b| b == b':' || b == b' ') {
+            if !cell.is_empty() && cell_ref(cell).is_none() {
+                return Err(bad_ref(&v, part));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bad_ref(v: &[u8], part: &str) -> FileError {
+    let shown: String = String::from_utf8_lossy(v).chars().take(40).collect();
+    FileError::Corrupt(format!(
+        "part {part} refers to cell \"{shown}\", outside the sheet"
+    ))
+}
+
+/// Letters then digits, as calamine's parser reads them, inside Excel's grid.
+fn cell_ref(v: &[u8]) -> Option<(u64, u64)> {
+    let digits_at = v.iter().position(u8::is_ascii_digit)?;
+    let (letters, digits) = v.split_at(digits_at);
+    if letters.is_empty() || letters.len() > 3 || !letters.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let column = letters.iter().fold(0u64, |acc, c| {
+        acc * 26 + u64::from(c.to_ascii_uppercase() - b'A') + 1
+    });
+    let row = row_digits(digits)?;
+    (column <= MAX_COLUMN).then_some((row, column))
+}
+
+/// A `row r` attribute: calamine accepts and ignores a column part.
+fn row_number(v: &[u8]) -> Option<u64> {
+    let digits_at = v.iter().position(u8::is_ascii_digit)?;
+    if digits_at == 0 {
+        row_digits(v)
+    } else {
+        cell_ref(v).map(|(row, _)| row)
+    }
+}
+
+fn row_digits(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 7 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let row = digits
+        .iter()
+        .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+    (1..=MAX_ROW).contains(&row).then_some(row)
+}
+
+/// The number a lenient integer parser would read: leading digits, saturating, so that an
+/// absurd count is never mistaken for a small one.
+fn leading_number(v: &[u8]) -> u64 {
+    let v = v.trim_ascii();
+    let v = v.strip_prefix(b"+").unwrap_or(v);
+    v.iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{SHEET_START, inline, read, xlsx_with};
+    use super::*;
+
+    fn sheet_with(rows: &str) -> String {
+        format!("{SHEET_START}<sheetData>{rows}</sheetData></worksheet>")
+    }
+
+    fn header_row() -> String {
+        format!(
+            "<row r=\"1\">{}{}{}</row>",
+            inline("A1", "Name"),
+            inline("B1", "Email"),
+            inline("C1", "Password")
+        )
+    }
+
+    const SST: &str = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="COUNT" uniqueCount="COUNT"><si><t>Ann</t></si></sst>"#;
+
+    #[test]
+    fn an_absurd_shared_string_count_is_refused_before_calamine_reserves_it() {
+        let sst = SST.replace("COUNT", "4000000000");
+        let got = read(&xlsx_with(&[("xl/sharedStrings.xml", &sst)]));
+        assert!(
+            matches!(&got, Err(FileError::Corrupt(m)) if m.contains("4000000000")),
+            "{got:?}"
+        );
+        // Beyond u64: still refused, never read as a small number.
+        let sst = SST.replace("COUNT", "99999999999999999999999");
+        assert!(matches!(
+            read(&xlsx_with(&[("xl/sharedStrings.xml", &sst)])),
+            Err(FileError::Corrupt(_))
+        ));
+        // An honest or slightly wrong count is fine.
+        for count in ["1", "0", "7"] {
+            let sst = SST.replace("COUNT", count);
+            let rows = format!(
+                "{}<row r=\"2\"><c r=\"A2\" t=\"s\"><v>0</v></c></row>",
+                header_row()
+            );
+            let bytes = xlsx_with(&[
+                ("xl/sharedStrings.xml", &sst),
+                ("xl/worksheets/sheet1.xml", &sheet_with(&rows)),
+            ]);
+            let sheet = read(&bytes).unwrap();
+            assert_eq!(sheet.rows[0].cells[0].display().as_deref(), Some("Ann"));
+        }
+    }
+
+    #[test]
+    fn doctype_and_entities_are_refused_in_any_part() {
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>"#;
+        let sst =
+            format!("{laughs}<sst count=\"1\" uniqueCount=\"1\"><si><t>&lol3;</t></si></sst>");
+        let sheet = format!(
+            "{laughs}<worksheet><sheetData><row r=\"1\">{}</row></sheetData></worksheet>",
+            inline("A1", "&lol3;")
+        );
+        let external = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Properties>&xxe;</Properties>"#;
+        for (part, xml) in [
+            ("xl/sharedStrings.xml", sst.as_str()),
+            ("xl/worksheets/sheet1.xml", sheet.as_str()),
+            ("docProps/app.xml", external),
+        ] {
+            assert_eq!(
+                read(&xlsx_with(&[(part, xml)])),
+                Err(FileError::ForbiddenXml),
+                "{part}"
+            );
+        }
+    }
+
+    #[test]
+    fn references_outside_the_grid_are_refused() {
+        for bad in [
+            r#"<row r="1"><c r="XFE1"><v>1</v></c></row>"#,
+            r#"<row r="1"><c r="A1048577"><v>1</v></c></row>"#,
+            r#"<row r="1"><c r="A99999999999"><v>1</v></c></row>"#,
+            r#"<row r="1"><c r="AAAAAAAAAAAAAAA1"><v>1</v></c></row>"#,
+            r#"<row r="4294967297"><c><v>1</v></c></row>"#,
+            r#"<row r="1"><c r="A0"><v>1</v></c></row>"#,
+        ] {
+            let got = read(&xlsx_with(&[(
+                "xl/worksheets/sheet1.xml",
+                &sheet_with(bad),
+            )]));
+            assert!(matches!(got, Err(FileError::Corrupt(_))), "{bad}: {got:?}");
+        }
+        let dimension = format!(
+            "{SHEET_START}<dimension ref=\"A1:XFD99999999\"/><sheetData>{}</sheetData></worksheet>",
+            header_row()
+        );
+        let got = read(&xlsx_with(&[("xl/worksheets/sheet1.xml", &dimension)]));
+        assert!(matches!(got, Err(FileError::Corrupt(_))), "{got:?}");
+        // The last cell of the grid is a valid reference.
+        assert_eq!(cell_ref(b"XFD1048576"), Some((1_048_576, 16_384)));
+        assert_eq!(row_number(b"1048576"), Some(1_048_576));
+    }
+
+    #[test]
+    fn a_shared_formula_index_must_exist() {
+        let rows = format!(
+            "{}<row r=\"2\"><c r=\"A2\"><f t=\"shared\" si=\"4000000000\"/><v>1</v></c></row>",
+            header_row()
+        );
+        let got = read(&xlsx_with(&[(
+            "xl/worksheets/sheet1.xml",
+            &sheet_with(&rows),
+        )]));
+        assert!(matches!(got, Err(FileError::Corrupt(_))), "{got:?}");
+        let rows = format!(
+            "{}<row r=\"2\"><c r=\"A2\"><f t=\"shared\" ref=\"A2:A3\" si=\"0\">1+1</f><v>2</v></c></row>\
+             <row r=\"3\"><c r=\"A3\"><f t=\"shared\" si=\"0\"/><v>2</v></c></row>",
+            header_row()
+        );
+        let sheet = read(&xlsx_with(&[(
+            "xl/worksheets/sheet1.xml",
+            &sheet_with(&rows),
+        )]))
+        .unwrap();
+        assert_eq!(sheet.rows.len(), 2);
+    }
+
+    #[test]
+    fn style_records_are_bounded() {
+        let many = "<xf numFmtId=\"0\" fontId=\"0\"/>".repeat(MAX_STYLE_RECORDS as usize + 1);
+        let styles = format!("<styleSheet><cellXfs count=\"1\">{many}</cellXfs></styleSheet>");
+        let got = read(&xlsx_with(&[("xl/styles.xml", &styles)]));
+        assert!(
+            matches!(&got, Err(FileError::Corrupt(m)) if m.contains("cell formats")),
+            "{got:?}"
+        );
+
+        let name = "x".repeat(MAX_STYLE_ATTR + 1);
+        let styles = format!(
+            "<styleSheet><fonts count=\"1\"><font><name val=\"{name}\"/></font></fonts></styleSheet>"
+        );
+        let got = read(&xlsx_with(&[("xl/styles.xml", &styles)]));
+        assert!(matches!(got, Err(FileError::Corrupt(_))), "{got:?}");
+    }
+
+    #[test]
+    fn xml_is_told_from_other_parts() {
+        assert!(looks_like_xml(b"<?xml version=\"1.0\"?>"));
+        assert!(looks_like_xml(b"\xEF\xBB\xBF\r\n <worksheet>"));
+        assert!(!looks_like_xml(b"\x89PNG\r\n"));
+        assert!(!looks_like_xml(b""));
+        assert_eq!(leading_number(b" 42 "), 42);
+        assert_eq!(leading_number(b"99999999999999999999999"), u64::MAX);
+    }
+}
