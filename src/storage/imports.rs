@@ -57,6 +57,7 @@ pub struct ImportJob {
     pub finished_at: Option<i64>,
     pub result_expires_at: Option<i64>,
     pub has_result: i64,
+    pub has_upload: i64,
 }
 
 impl ImportJob {
@@ -66,6 +67,11 @@ impl ImportJob {
 
     pub fn has_result(&self) -> bool {
         self.has_result != 0
+    }
+
+    /// Whether the uploaded file (with its plaintext passwords) is still stored.
+    pub fn has_upload(&self) -> bool {
+        self.has_upload != 0
     }
 }
 
@@ -99,7 +105,8 @@ pub const EMAIL_TAKEN_MESSAGE: &str =
 
 const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, total_rows, done_rows, created_count, \
      failed_count, error, created_at, finished_at, result_expires_at, \
-     CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result";
+     CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result, \
+     CASE WHEN upload IS NULL THEN 0 ELSE 1 END AS has_upload";
 
 impl Storage {
     pub async fn enqueue_import(
