@@ -27,18 +27,35 @@ const LARGE_ROWS: usize = 100_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(mode) = args.iter().position(|a| a == "--child").map(|i| args[i + 1].clone()) {
-        let backend = if args.iter().any(|a| a == "postgres") { Backend::Postgres } else { Backend::Sqlite };
-        tokio::runtime::Runtime::new().unwrap().block_on(child(&mode, backend));
+    if let Some(mode) = args
+        .iter()
+        .position(|a| a == "--child")
+        .map(|i| args[i + 1].clone())
+    {
+        let backend = if args.iter().any(|a| a == "postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(child(&mode, backend));
         println!("peak memory (VmHWM): {} MB", peak_rss_kb() / 1024);
         return;
     }
-    let backends: &[&str] = if std::env::var(common::POSTGRES_ENV).is_ok() { &["sqlite", "postgres"] } else { &["sqlite"] };
+    let backends: &[&str] = if std::env::var(common::POSTGRES_ENV).is_ok() {
+        &["sqlite", "postgres"]
+    } else {
+        &["sqlite"]
+    };
     for backend in backends {
         for mode in ["import", "errors"] {
             println!("\n== {backend}: {mode} ==");
             let exe = std::env::current_exe().unwrap();
-            let status = Command::new(exe).args(["--child", mode, backend]).status().unwrap();
+            let status = Command::new(exe)
+                .args(["--child", mode, backend])
+                .status()
+                .unwrap();
             assert!(status.success());
         }
     }
@@ -49,7 +66,14 @@ async fn child(mode: &str, backend: Backend) {
     let storage = Storage::connect(&url).await.unwrap();
     storage.migrate().await.unwrap();
     let config = Config::for_database(&url);
-    let group = storage.create_group(None, &GroupName::parse("Bench").unwrap(), &Description::parse("").unwrap()).await.unwrap();
+    let group = storage
+        .create_group(
+            None,
+            &GroupName::parse("Bench").unwrap(),
+            &Description::parse("").unwrap(),
+        )
+        .await
+        .unwrap();
     match mode {
         "import" => import(&storage, &config, group).await,
         _ => errors_known(&storage, &config, group).await,
@@ -60,16 +84,30 @@ async fn import(storage: &Storage, config: &Config, group: i64) {
     let file = sheet(IMPORT_ROWS, 0);
     let rate_before = hash_rate();
     let start = Instant::now();
-    pipeline::submit(storage, &config.limits, group, "bench", "bench.xlsx", file).await.unwrap();
+    pipeline::submit(storage, &config.limits, group, "bench", "bench.xlsx", file)
+        .await
+        .unwrap();
     let worker = Worker::new(storage.clone(), config.clone());
     let step = worker.step().await.unwrap();
     let wall = start.elapsed().as_secs_f64();
     let rate_after = hash_rate();
-    assert_eq!(step, Step::Ran(JobOutcome::Finished { created: IMPORT_ROWS as u64, failed: 0 }));
+    assert_eq!(
+        step,
+        Step::Ran(JobOutcome::Finished {
+            created: IMPORT_ROWS as u64,
+            failed: 0
+        })
+    );
     let rate = (rate_before + rate_after) / 2.0;
     let limit = IMPORT_ROWS as f64 / rate;
-    println!("{IMPORT_ROWS} rows imported in {wall:.1} s: {:.1} rows/s", IMPORT_ROWS as f64 / wall);
-    println!("Argon2id on all {} cores: {rate_before:.1} and {rate_after:.1} hashes/s (before/after); limit {limit:.1} s", rayon::current_num_threads());
+    println!(
+        "{IMPORT_ROWS} rows imported in {wall:.1} s: {:.1} rows/s",
+        IMPORT_ROWS as f64 / wall
+    );
+    println!(
+        "Argon2id on all {} cores: {rate_before:.1} and {rate_after:.1} hashes/s (before/after); limit {limit:.1} s",
+        rayon::current_num_threads()
+    );
     println!("ratio wall / limit: {:.3}", wall / limit);
 }
 
@@ -86,11 +124,21 @@ fn hash_rate() -> f64 {
 async fn errors_known(storage: &Storage, config: &Config, group: i64) {
     let file = sheet(LARGE_ROWS, 7);
     let start = Instant::now();
-    let submitted = pipeline::submit(storage, &config.limits, group, "bench", "large.xlsx", file).await.unwrap();
+    let submitted = pipeline::submit(storage, &config.limits, group, "bench", "large.xlsx", file)
+        .await
+        .unwrap();
     let accepted = start.elapsed().as_secs_f64();
     let worker = Worker::new(storage.clone(), config.clone());
     // Zero batches: the job validates every row, records every outcome it can know, and stops.
-    worker.step_limited(RunLimit { max_batches: Some(0) }, &|_, _| {}).await.unwrap();
+    worker
+        .step_limited(
+            RunLimit {
+                max_batches: Some(0),
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
     let known = start.elapsed().as_secs_f64();
     let job = storage.import_job(submitted.job_id).await.unwrap().unwrap();
     println!(
@@ -108,7 +156,11 @@ fn sheet(rows: usize, bad_every: usize) -> Vec<u8> {
     }
     for i in 0..rows {
         let r = i as u32 + 1;
-        let email = if bad_every > 0 && i % bad_every == 0 { format!("agent{i}-at-example.com") } else { format!("agent{i}@example.com") };
+        let email = if bad_every > 0 && i % bad_every == 0 {
+            format!("agent{i}-at-example.com")
+        } else {
+            format!("agent{i}@example.com")
+        };
         sheet.write_string(r, 0, format!("Agent {i}")).unwrap();
         sheet.write_string(r, 1, email).unwrap();
         sheet.write_string(r, 2, format!("password-{i}")).unwrap();
@@ -119,7 +171,16 @@ fn sheet(rows: usize, bad_every: usize) -> Vec<u8> {
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|line| line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|line| {
+            line.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse().ok())
+        })
         .unwrap_or(0)
 }

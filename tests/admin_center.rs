@@ -331,11 +331,34 @@ async fn a_multipart_post_to_a_form_route_still_needs_its_token() {
     app.setup_master().await;
     let group = app.create_group(None, "Doomed").await;
     let form = reqwest::multipart::Form::new().text("name", "x");
-    let response = app.client.post(app.url(&format!("/admin/groups/{group}/delete"))).multipart(form).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/admin/groups/{group}/delete")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"Name,Email,Password\n".to_vec()).file_name("a.csv"));
-    let upload = app.client.post(app.url(&format!("/admin/groups/{group}/import"))).multipart(form).send().await.unwrap();
-    assert_eq!(upload.status(), StatusCode::FORBIDDEN, "the upload handler wants its csrf field first");
-    assert_eq!(app.get(&format!("/admin/groups/{group}")).await.status(), StatusCode::OK, "still there");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"Name,Email,Password\n".to_vec()).file_name("a.csv"),
+    );
+    let upload = app
+        .client
+        .post(app.url(&format!("/admin/groups/{group}/import")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        upload.status(),
+        StatusCode::FORBIDDEN,
+        "the upload handler wants its csrf field first"
+    );
+    assert_eq!(
+        app.get(&format!("/admin/groups/{group}")).await.status(),
+        StatusCode::OK,
+        "still there"
+    );
     app.stop().await;
 }

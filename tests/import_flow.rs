@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::sheets::{C, agents, read_result, t, xlsx};
-use common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
 use reqwest::StatusCode;
 
 on_both_backends! {
@@ -39,12 +39,14 @@ on_both_backends! {
 
         // The Properties panel shows progress, then the notification bar.
         let mut saw_progress = false;
+        let mut saw_row_errors = false;
         let mut finished = String::new();
         for _ in 0..600 {
             let panel = app.get(&format!("/admin/groups/{group}")).await.text().await.unwrap();
             if panel.contains("Bulk import in progress. Please wait.") {
                 saw_progress = true;
                 assert!(panel.contains("<progress"), "a progress bar");
+                saw_row_errors |= panel.contains("Rows that will not be imported") && panel.contains("Row 122: Error: Email");
             }
             if panel.contains("Download Result in Spreadsheet") {
                 finished = panel;
@@ -53,6 +55,7 @@ on_both_backends! {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(saw_progress, "the progress message was shown while the job ran");
+        assert!(saw_row_errors, "row errors are listed while agents are still being created");
         assert!(finished.contains("Import of agents.xlsx finished: 120 agents created, 2 failed"), "{finished}");
 
         // Download Result in Spreadsheet.
@@ -148,7 +151,12 @@ fn roster(database_url: &str, args: &[&str], stdin: &str) -> std::process::Outpu
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run roster");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -161,32 +169,97 @@ fn the_command_line_creates_imports_and_exports() {
     assert!(roster(&url, &["migrate"], "").status.success());
     let made = roster(&url, &["group", "create", "Support/Tier 1"], "");
     assert!(made.status.success(), "{}", text(&made.stderr));
-    let admin = roster(&url, &["admin", "create", "--email", "cli@example.com", "--name", "Cli Admin", "--group", "Support"], "admin password 1\n");
+    let admin = roster(
+        &url,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "cli@example.com",
+            "--name",
+            "Cli Admin",
+            "--group",
+            "Support",
+        ],
+        "admin password 1\n",
+    );
     assert!(admin.status.success(), "{}", text(&admin.stderr));
-    let short = roster(&url, &["admin", "create", "--email", "b@example.com", "--name", "B"], "short\n");
+    let short = roster(
+        &url,
+        &["admin", "create", "--email", "b@example.com", "--name", "B"],
+        "short\n",
+    );
     assert!(!short.status.success() && text(&short.stderr).contains("at least 8"));
 
     let file = dir.path().join("agents.xlsx");
     let mut rows = agents("Cli", 4);
     rows.push(vec![t("=cmd|' /C calc'!A0"), t("bad"), t("password")]);
     std::fs::write(&file, xlsx(&rows)).unwrap();
-    let imported = roster(&url, &["import", "--group", "support/tier 1", file.to_str().unwrap()], "");
-    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
-    assert!(text(&imported.stdout).contains("Import of agents.xlsx finished: 4 agents created, 1 failed"), "{}", text(&imported.stdout));
+    let imported = roster(
+        &url,
+        &[
+            "import",
+            "--group",
+            "support/tier 1",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
+    assert!(
+        text(&imported.stdout)
+            .contains("Import of agents.xlsx finished: 4 agents created, 1 failed"),
+        "{}",
+        text(&imported.stdout)
+    );
     let cells = read_result(&std::fs::read(dir.path().join("agents.result.xlsx")).unwrap());
     assert_eq!(cells[5][0], "=cmd|' /C calc'!A0");
     assert!(cells[5][3].starts_with("Error:"));
-    assert!(!cells.iter().flatten().any(|cell| cell.starts_with("secret-Cli")), "no password in the result file");
+    assert!(
+        !cells
+            .iter()
+            .flatten()
+            .any(|cell| cell.starts_with("secret-Cli")),
+        "no password in the result file"
+    );
 
-    let rejected = std::fs::write(dir.path().join("bad.csv"), "Nom,Courriel\n").map(|_| roster(&url, &["import", "--group", "Support", dir.path().join("bad.csv").to_str().unwrap()], "")).unwrap();
+    let rejected = std::fs::write(dir.path().join("bad.csv"), "Nom,Courriel\n")
+        .map(|_| {
+            roster(
+                &url,
+                &[
+                    "import",
+                    "--group",
+                    "Support",
+                    dir.path().join("bad.csv").to_str().unwrap(),
+                ],
+                "",
+            )
+        })
+        .unwrap();
     assert_eq!(rejected.status.code(), Some(2));
-    assert!(text(&rejected.stderr).contains("Email"), "{}", text(&rejected.stderr));
+    assert!(
+        text(&rejected.stderr).contains("Email"),
+        "{}",
+        text(&rejected.stderr)
+    );
 
     let exported = roster(&url, &["export", "--group", "Support", "--recursive"], "");
     let csv = text(&exported.stdout);
     assert!(csv.starts_with("name,email,group,status,created"), "{csv}");
-    assert!(csv.contains("cli.agent2@example.com,Support/Tier 1,enabled"), "{csv}");
-    assert!(!csv.contains("secret") && !csv.contains("argon2"), "never a password");
+    assert!(
+        csv.contains("cli.agent2@example.com,Support/Tier 1,enabled"),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains("secret") && !csv.contains("argon2"),
+        "never a password"
+    );
     assert_eq!(csv.lines().count(), 5);
     let missing = roster(&url, &["export", "--group", "Nowhere"], "");
     assert!(!missing.status.success() && text(&missing.stderr).contains("there is no group"));

@@ -22,7 +22,11 @@ async fn setup(backend: Backend) -> Option<(Storage, Config, i64, Option<tempfil
     let mut config = Config::for_database(&url);
     config.job_lease = Duration::from_secs(2);
     let group = storage
-        .create_group(None, &GroupName::parse("Support").unwrap(), &Description::parse("").unwrap())
+        .create_group(
+            None,
+            &GroupName::parse("Support").unwrap(),
+            &Description::parse("").unwrap(),
+        )
         .await
         .unwrap();
     Some((storage, config, group, dir))
@@ -32,15 +36,25 @@ async fn setup(backend: Backend) -> Option<(Storage, Config, i64, Option<tempfil
 fn file() -> Vec<u8> {
     let mut rows = agents("Resume", 150);
     rows.push(vec![t("No Email"), t(""), t("password-x")]);
-    rows.push(vec![C::S("Repeat".into()), t("resume.agent0@example.com"), t("password-y")]);
+    rows.push(vec![
+        C::S("Repeat".into()),
+        t("resume.agent0@example.com"),
+        t("password-y"),
+    ]);
     xlsx(&rows)
 }
 
 async fn assert_exactly_once(storage: &Storage, job: i64, group: i64) {
     let outcomes = storage.row_outcomes(job).await.unwrap();
     assert_eq!(outcomes.len(), 152, "one outcome row per data row");
-    assert!(outcomes.iter().all(|(_, outcome)| outcome.is_some()), "every row has its outcome");
-    let successes = outcomes.iter().filter(|(_, o)| o.as_deref() == Some("Success")).count();
+    assert!(
+        outcomes.iter().all(|(_, outcome)| outcome.is_some()),
+        "every row has its outcome"
+    );
+    let successes = outcomes
+        .iter()
+        .filter(|(_, o)| o.as_deref() == Some("Success"))
+        .count();
     assert_eq!(successes, 150);
     let created = storage.agents_in_group(group, 1000, 0).await.unwrap();
     assert_eq!(created.len(), 150, "no agent twice, none missing");
@@ -50,8 +64,18 @@ async fn assert_exactly_once(storage: &Storage, job: i64, group: i64) {
     assert_eq!(emails.len(), 150);
     let finished = storage.import_job(job).await.unwrap().unwrap();
     assert_eq!(finished.state(), JobState::Finished);
-    assert_eq!((finished.created_count, finished.failed_count, finished.done_rows), (150, 2, 152));
-    assert!(finished.has_result() && !finished.has_upload(), "result kept, upload erased");
+    assert_eq!(
+        (
+            finished.created_count,
+            finished.failed_count,
+            finished.done_rows
+        ),
+        (150, 2, 152)
+    );
+    assert!(
+        finished.has_result() && !finished.has_upload(),
+        "result kept, upload erased"
+    );
 }
 
 on_both_backends! {
@@ -99,11 +123,25 @@ on_both_backends! {
 #[tokio::test]
 async fn two_runners_racing_for_one_job_run_it_once() {
     let (storage, config, group, _dir) = setup(Backend::Sqlite).await.unwrap();
-    let job = pipeline::submit(&storage, &config.limits, group, "test", "resume.xlsx", file()).await.unwrap().job_id;
+    let job = pipeline::submit(
+        &storage,
+        &config.limits,
+        group,
+        "test",
+        "resume.xlsx",
+        file(),
+    )
+    .await
+    .unwrap()
+    .job_id;
     let a = Worker::new(storage.clone(), config.clone());
     let b = Worker::new(storage.clone(), config.clone());
     let (first, second) = tokio::join!(a.step(), b.step());
     let steps = [first.unwrap(), second.unwrap()];
-    assert_eq!(steps.iter().filter(|s| **s == Step::Idle).count(), 1, "{steps:?}");
+    assert_eq!(
+        steps.iter().filter(|s| **s == Step::Idle).count(),
+        1,
+        "{steps:?}"
+    );
     assert_exactly_once(&storage, job, group).await;
 }

@@ -93,7 +93,7 @@ async fn admin_page(
             checked: form.group_ids.contains(&id),
         })
         .collect();
-    groups.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+    groups.sort_by_key(|group| group.path.to_lowercase());
     Ok(AdminPage {
         chrome: Chrome::new(user),
         tree,

@@ -252,7 +252,7 @@ pub fn group_options(
             selected: selected == Some(id),
         })
         .collect();
-    options.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+    options.sort_by_key(|option| option.path.to_lowercase());
     options
 }
 

@@ -28,6 +28,9 @@ use crate::{
 /// How many past imports the Properties panel lists.
 const HISTORY_LENGTH: i64 = 10;
 
+/// Row errors listed while an import still runs; the result file has them all.
+const ROW_ERRORS_SHOWN: i64 = 20;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct GroupForm {
     #[serde(default)]
@@ -56,6 +59,9 @@ pub struct GroupPage {
     pub errors: FieldErrors,
     pub new_group: NewGroupForm,
     pub latest: Option<ImportView>,
+    /// While the latest import runs: its row errors found so far, and how many more there are.
+    pub row_errors: Vec<(i64, String)>,
+    pub more_errors: i64,
     pub history: Vec<ImportView>,
     pub notice: Option<&'static str>,
 }
@@ -122,6 +128,16 @@ async fn group_page(
     let selected_parent = optional_id(&form.parent_id).ok().flatten();
     let imports = state.storage.group_imports(id, HISTORY_LENGTH).await?;
     let history: Vec<ImportView> = imports.iter().map(ImportView::new).collect();
+    let row_errors = match imports.first() {
+        Some(job) if !job.state().is_done() && job.failed_count > 0 => {
+            state.storage.row_errors(job.id, ROW_ERRORS_SHOWN).await?
+        }
+        _ => Vec::new(),
+    };
+    let more_errors = imports
+        .first()
+        .map_or(0, |job| job.failed_count - row_errors.len() as i64)
+        .max(0);
     let tree = TreeView::build(
         state,
         user,
@@ -149,6 +165,8 @@ async fn group_page(
             ..new_group
         },
         latest: history.first().cloned(),
+        row_errors,
+        more_errors,
         history,
         notice: None,
         tree,

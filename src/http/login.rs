@@ -42,13 +42,7 @@ pub struct Credentials {
 
 /// The sign-in page, setting the anonymous CSRF cookie when the browser has none.
 pub fn login_page(page: LoginPage, token: &FormToken, status: StatusCode) -> Response {
-    let mut response = (status, page).into_response();
-    if let Some(cookie) = &token.set_cookie {
-        if let Ok(value) = cookie.parse() {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-    }
-    response
+    token.attach((status, page).into_response())
 }
 
 pub async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {

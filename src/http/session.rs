@@ -199,8 +199,16 @@ async fn check_csrf(request: Request, expected: Option<&str>) -> Result<Request,
     let Some(expected) = expected else {
         return Err(REFUSED);
     };
-    if let Some(provided) = request.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok()) {
-        return if constant_time_eq(provided, expected) { Ok(request) } else { Err(REFUSED) };
+    if let Some(provided) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|value| value.to_str().ok())
+    {
+        return if constant_time_eq(provided, expected) {
+            Ok(request)
+        } else {
+            Err(REFUSED)
+        };
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(REFUSED);
@@ -283,5 +291,19 @@ impl FromRequestParts<AppState> for FormToken {
                 }
             }
         })
+    }
+}
+
+impl FormToken {
+    /// Adds the cookie to a response when the browser had none.
+    pub fn attach(&self, mut response: Response) -> Response {
+        if let Some(value) = self
+            .set_cookie
+            .as_ref()
+            .and_then(|cookie| cookie.parse().ok())
+        {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
     }
 }

@@ -46,17 +46,6 @@ pub struct SetupForm {
     confirm: String,
 }
 
-fn with_cookie(mut response: Response, token: &FormToken) -> Response {
-    if let Some(value) = token
-        .set_cookie
-        .as_ref()
-        .and_then(|cookie| cookie.parse().ok())
-    {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
 async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
     if state.storage.setup_token_exists(&token_hash(token)).await?
         && !state.storage.master_admin_exists().await?
@@ -80,7 +69,7 @@ pub async fn form(
         email: String::new(),
         errors: FieldErrors::default(),
     };
-    Ok(with_cookie(page.into_response(), &csrf))
+    Ok(csrf.attach(page.into_response()))
 }
 
 pub async fn submit(
@@ -114,10 +103,7 @@ pub async fn submit(
             email: form.email,
             errors,
         };
-        return Ok(with_cookie(
-            (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
-            &csrf,
-        ));
+        return Ok(csrf.attach((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()));
     };
     if !state.storage.take_setup_token(&token_hash(&token)).await? {
         return Err(AppError::NotFound);

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::{Columns, FileError, Limits, Sheet, report, sheet, validate};
 use crate::{
     config::Config,
-    domain::{Id, hash_password},
+    domain::{Id, hash_password_reusing_memory},
     storage::{ClaimedJob, EMAIL_TAKEN_MESSAGE, NewImportRow, PendingAgent, Storage, StorageError},
     telemetry::spawn_blocking_with_tracing,
 };
@@ -89,26 +89,28 @@ pub async fn run_job(
     storage: &Storage,
     config: &Config,
     owner: &str,
-    job: ClaimedJob,
+    mut job: ClaimedJob,
     limit: RunLimit,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<JobOutcome, StorageError> {
-    let lease = config.job_lease.as_secs() as i64;
-    let Some(upload) = job.upload.filter(|_| job.attempts <= MAX_ATTEMPTS) else {
+    let Some(upload) = job.upload.take().filter(|_| job.attempts <= MAX_ATTEMPTS) else {
         let reason = "The import stopped several times without finishing and was abandoned; upload the file again.";
         storage.fail_job(job.id, Some(owner), reason).await?;
         return Ok(JobOutcome::Failed);
     };
+    let policy = config.password_policy.clone();
     let limits = config.limits.clone();
+    // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
+    // instead and read again for the result file, which keeps a 100,000-row job's memory flat.
     let parsed = spawn_blocking_with_tracing(move || {
-        let sheet = sheet::read(&upload, &limits)?;
-        let columns = Columns::find(&sheet.header)?;
-        Ok::<_, FileError>((sheet, columns))
+        let result = read(&upload, &limits)
+            .map(|(sheet, columns)| validate::validate_rows(&sheet, &columns, &policy));
+        (upload, result)
     })
     .await;
-    let (sheet, columns) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => {
+    let (upload, checked) = match parsed {
+        (upload, Ok(checked)) => (upload, checked),
+        (_, Err(error)) => {
             storage
                 .fail_job(job.id, Some(owner), &error.to_string())
                 .await?;
@@ -116,7 +118,6 @@ pub async fn run_job(
         }
     };
 
-    let checked = validate::validate_rows(&sheet, &columns, &config.password_policy);
     let mut valid: HashMap<u32, validate::ValidRow> = HashMap::new();
     let mut rows = Vec::with_capacity(checked.len());
     for item in checked {
@@ -145,33 +146,60 @@ pub async fn run_job(
     drop(rows);
 
     let pending = storage.pending_rows(job.id).await?;
+    let batches: Vec<Vec<validate::ValidRow>> = pending
+        .chunks(BATCH_ROWS)
+        .map(|batch| {
+            batch
+                .iter()
+                .filter_map(|row_no| u32::try_from(*row_no).ok().and_then(|n| valid.remove(&n)))
+                .collect()
+        })
+        .collect();
+    drop(valid);
     let mut done = total - pending.len() as u64;
     progress(done, total);
-    for (batch_no, batch) in pending.chunks(BATCH_ROWS).enumerate() {
+    if !create_agents(storage, config, owner, &job, batches, limit, &mut |rows| {
+        done += rows;
+        progress(done, total);
+    })
+    .await?
+    {
+        return Ok(JobOutcome::Interrupted);
+    }
+    finish(storage, config, owner, job.id, upload).await
+}
+
+fn read(upload: &[u8], limits: &Limits) -> Result<(Sheet, Columns), FileError> {
+    let sheet = sheet::read(upload, limits)?;
+    let columns = Columns::find(&sheet.header)?;
+    Ok((sheet, columns))
+}
+
+/// Hashes each batch on all cores while the previous batch is written, so the cores never
+/// wait for the database. Returns false when the job must stop here (lease lost, or the run
+/// limit reached).
+async fn create_agents(
+    storage: &Storage,
+    config: &Config,
+    owner: &str,
+    job: &ClaimedJob,
+    batches: Vec<Vec<validate::ValidRow>>,
+    limit: RunLimit,
+    on_batch: &mut (dyn FnMut(u64) + Send),
+) -> Result<bool, StorageError> {
+    let lease = config.job_lease.as_secs() as i64;
+    let mut batches = batches.into_iter().enumerate();
+    let mut next_hashes = batches
+        .next()
+        .map(|(n, batch)| (n, hash_in_background(batch)));
+    while let Some((batch_no, hashing)) = next_hashes.take() {
         if limit.max_batches.is_some_and(|max| batch_no >= max) {
-            return Ok(JobOutcome::Interrupted);
+            return Ok(false);
         }
-        let to_hash: Vec<validate::ValidRow> = batch
-            .iter()
-            .filter_map(|row_no| {
-                u32::try_from(*row_no)
-                    .ok()
-                    .and_then(|n| valid.get(&n))
-                    .cloned()
-            })
-            .collect();
-        let agents = spawn_blocking_with_tracing(move || {
-            to_hash
-                .into_par_iter()
-                .map(|row| PendingAgent {
-                    row_no: row.row_no.into(),
-                    password_hash: hash_password(&row.password),
-                    name: row.name.as_str().to_owned(),
-                    email: row.email,
-                })
-                .collect::<Vec<_>>()
-        })
-        .await;
+        let agents = hashing.await.expect("hashing never panics");
+        next_hashes = batches
+            .next()
+            .map(|(n, batch)| (n, hash_in_background(batch)));
         if storage
             .apply_batch(job.id, owner, lease, job.group_id, &agents)
             .await?
@@ -181,14 +209,41 @@ pub async fn run_job(
                 job_id = job.id,
                 "import lease lost; another process goes on with it"
             );
-            return Ok(JobOutcome::Interrupted);
+            return Ok(false);
         }
-        done += batch.len() as u64;
-        progress(done, total);
+        on_batch(agents.len() as u64);
     }
+    Ok(true)
+}
 
+fn hash_in_background(
+    batch: Vec<validate::ValidRow>,
+) -> tokio::task::JoinHandle<Vec<PendingAgent>> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        batch
+            .into_par_iter()
+            .map(|row| PendingAgent {
+                row_no: row.row_no.into(),
+                password_hash: hash_password_reusing_memory(&row.password),
+                name: row.name.as_str().to_owned(),
+                email: row.email,
+            })
+            .collect()
+    })
+}
+
+/// Writes the result file from the upload and the stored outcomes, then ends the job.
+async fn finish(
+    storage: &Storage,
+    config: &Config,
+    owner: &str,
+    job_id: Id,
+    upload: Vec<u8>,
+) -> Result<JobOutcome, StorageError> {
     let outcomes: HashMap<u32, String> = storage
-        .row_outcomes(job.id)
+        .row_outcomes(job_id)
         .await?
         .into_iter()
         .filter_map(|(row_no, outcome)| Some((u32::try_from(row_no).ok()?, outcome?)))
@@ -200,18 +255,24 @@ pub async fn run_job(
             (ok, bad + 1)
         }
     });
-    let result = write_report(sheet, columns, outcomes).await;
+    let limits = config.limits.clone();
+    let result = spawn_blocking_with_tracing(move || {
+        let (sheet, columns) = read(&upload, &limits).map_err(|error| error.to_string())?;
+        report::write_result(&sheet, &columns, &|row_no| outcomes.get(&row_no).cloned())
+            .map_err(|error| error.to_string())
+    })
+    .await;
     let keep = config.result_retention.as_secs() as i64;
     match result {
-        Ok(bytes) if storage.finish_job(job.id, owner, &bytes, keep).await? => {
-            tracing::info!(job_id = job.id, created, failed, "import finished");
+        Ok(bytes) if storage.finish_job(job_id, owner, &bytes, keep).await? => {
+            tracing::info!(job_id, created, failed, "import finished");
             Ok(JobOutcome::Finished { created, failed })
         }
         Ok(_) => Ok(JobOutcome::Interrupted),
         Err(error) => {
-            tracing::error!(job_id = job.id, %error, "writing the result file failed");
+            tracing::error!(job_id, %error, "writing the result file failed");
             storage
-                .fail_job(job.id, Some(owner), "The result file could not be written.")
+                .fail_job(job_id, Some(owner), "The result file could not be written.")
                 .await?;
             Ok(JobOutcome::Failed)
         }
@@ -241,16 +302,4 @@ async fn mark_existing_emails(
         }
     }
     Ok(())
-}
-
-async fn write_report(
-    sheet: Sheet,
-    columns: Columns,
-    outcomes: HashMap<u32, String>,
-) -> Result<Vec<u8>, String> {
-    spawn_blocking_with_tracing(move || {
-        report::write_result(&sheet, &columns, &|row_no| outcomes.get(&row_no).cloned())
-            .map_err(|error| error.to_string())
-    })
-    .await
 }

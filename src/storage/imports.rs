@@ -310,6 +310,17 @@ impl Storage {
         Ok(Some((succeeded.len(), taken.len())))
     }
 
+    /// The first failed rows, in row order: shown while the job still creates agents.
+    pub async fn row_errors(&self, job_id: Id, limit: i64) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT row_no, outcome FROM import_rows WHERE job_id = $1 AND outcome LIKE 'Error%' ORDER BY row_no LIMIT $2",
+        )
+        .bind(job_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every row's outcome, in row order, for the result file.
     pub async fn row_outcomes(&self, job_id: Id) -> Result<Vec<(i64, Option<String>)>> {
         Ok(sqlx::query_as(

@@ -64,14 +64,15 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
 
 /// CI prints how many tests ran against PostgreSQL from these marks.
 fn record_postgres_test() {
-    if let Ok(path) = std::env::var("ROSTER_TEST_POSTGRES_LOG") {
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(file, "{}", std::thread::current().name().unwrap_or("?"));
-        }
+    let Ok(path) = std::env::var("ROSTER_TEST_POSTGRES_LOG") else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{}", std::thread::current().name().unwrap_or("?"));
     }
 }
 
