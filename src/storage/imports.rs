@@ -193,7 +193,9 @@ impl Storage {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        for chunk in rows.chunks(500) {
+        // Large statements: a 100,000-row file is 20 round trips, well inside both backends'
+        // bound-parameter limits (SQLite 32,766; PostgreSQL 65,535).
+        for chunk in rows.chunks(5_000) {
             let values = (0..chunk.len())
                 .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
                 .collect::<Vec<_>>()
