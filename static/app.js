@@ -22,11 +22,15 @@ function setUpTree() {
   if (!tree) return;
   tree.addEventListener("toggle", (event) => {
     const details = event.target;
-    if (!details.open) return;
+    // A node the filter opened fetches nothing: one keystroke can open hundreds of groups.
+    if (!details.open || details.dataset.filterOpened) return;
     const lazy = details.querySelector(":scope > ul > li.lazy");
     if (lazy) loadAgents(lazy);
   }, true);
   tree.addEventListener("click", (event) => {
+    // Opened or closed by hand (this runs before the toggle), a node is the user's again.
+    const summary = event.target.closest("summary");
+    if (summary) delete summary.parentElement.dataset.filterOpened;
     const more = event.target.closest("li.more");
     if (more) { event.preventDefault(); loadAgents(more); }
   });
@@ -42,7 +46,16 @@ function setUpTree() {
       const agents = Array.from(group.querySelectorAll(":scope > details > ul > li.agent")).map((a) => a.textContent.toLowerCase());
       const match = !needle || names.concat(agents).some((name) => name && name.includes(needle));
       group.classList.toggle("hidden", !match);
-      if (needle && match) group.querySelector(":scope > details").open = true;
+      const details = group.querySelector(":scope > details");
+      if (needle && match && !details.open) {
+        details.dataset.filterOpened = "1";
+        details.open = true;
+      }
+      // Emptied, the filter closes again what it opened.
+      if (!needle && details.dataset.filterOpened) {
+        delete details.dataset.filterOpened;
+        details.open = false;
+      }
     }
   });
 }
@@ -59,7 +72,10 @@ function setUpProgress() {
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
       .then((job) => {
         if (job.state === "finished" || job.state === "failed") {
-          window.location.reload();
+          // Without "?done=import-queued": its "File accepted" notice is stale by now.
+          const url = new URL(window.location.href);
+          url.searchParams.delete("done");
+          window.location.replace(url.toString());
           return;
         }
         if (job.total_rows) { bar.max = job.total_rows; bar.value = job.done_rows; }
