@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod sheets;
+pub mod webdriver;
 
 use std::{io::Write, sync::Once, time::Duration};
 
