@@ -8,9 +8,7 @@ mod text;
 
 pub use email::{Email, EmailError};
 pub use group_path::{GroupPath, GroupPathError};
-pub use password::{
-    PasswordError, PasswordPolicy, hash_password, hash_password_reusing_memory, verify_password,
-};
+pub use password::{PasswordError, PasswordPolicy, hash_password, verify_password};
 pub use text::{AgentName, Description, GroupName, Nickname, TextError};
 
 /// Database ids are 64-bit everywhere, so both backends agree.

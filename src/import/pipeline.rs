@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::{Columns, FileError, Limits, Sheet, report, sheet, validate};
 use crate::{
     config::Config,
-    domain::{Id, hash_password_reusing_memory},
+    domain::{Id, hash_password},
     storage::{ClaimedJob, EMAIL_TAKEN_MESSAGE, NewImportRow, PendingAgent, Storage, StorageError},
     telemetry::spawn_blocking_with_tracing,
 };
@@ -226,7 +226,7 @@ fn hash_in_background(
             .into_par_iter()
             .map(|row| PendingAgent {
                 row_no: row.row_no.into(),
-                password_hash: hash_password_reusing_memory(&row.password),
+                password_hash: hash_password(&row.password),
                 name: row.name.as_str().to_owned(),
                 email: row.email,
             })
