@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordVerifier, Version};
 use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordHasher;
 
     #[test]
     fn policy_counts_characters_and_never_trims() {
