@@ -11,16 +11,15 @@ use axum::{
 
 use super::{
     AppState,
-    auth::AdminUser,
+    auth::{AdminUser, new_password_hash},
     center::{Chrome, Selection, TreeItem, TreeView},
     error::{AppError, AppResult},
     forms::{FieldErrors, datetime},
 };
 use crate::{
-    domain::{AgentName, Email, Id, hash_password},
+    domain::{AgentName, Email, Id},
     org::Access,
     storage::{AdminRecord, NewAdmin, StorageError},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 /// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
@@ -153,7 +152,7 @@ pub async fn create(
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
     if let (Some(name), Some(email), true, true) = (&name, &email, password_ok, errors.is_empty()) {
         let password = form.password.clone();
-        let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+        let hash = new_password_hash(password).await;
         let new = NewAdmin {
             email,
             name,

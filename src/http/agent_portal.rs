@@ -12,16 +12,15 @@ use axum::{
 
 use super::{
     AppState,
-    auth::{AgentUser, ClientAddress, start_session},
+    auth::{AgentUser, ClientAddress, password_matches, start_session},
     error::AppResult,
     login::{Credentials, LoginPage, WRONG_CREDENTIALS, login_page},
     session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
 };
 use crate::{
-    domain::{Email, verify_password},
+    domain::Email,
     org::OrgTree,
     storage::{AgentRecord, SessionKind},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 fn page(csrf: String, email: String, error: Option<String>) -> LoginPage {
@@ -58,15 +57,7 @@ pub async fn login_submit(
         Err(_) => None,
     };
     let hash = agent.as_ref().map(|a| a.password_hash.clone());
-    let password = credentials.password;
-    let verified = spawn_blocking_with_tracing(move || match hash {
-        Some(hash) => verify_password(&hash, &password),
-        None => {
-            let _ = crate::domain::hash_password(&password);
-            false
-        }
-    })
-    .await;
+    let verified = password_matches(hash, credentials.password.clone()).await;
     let refuse = |message: &str| {
         login_page(
             page(

@@ -12,16 +12,15 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::AdminUser,
+    auth::{AdminUser, new_password_hash},
     center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
     error::{AppError, AppResult},
     forms::{FieldErrors, datetime, ticked},
 };
 use crate::{
-    domain::{AgentName, Description, Email, Id, Nickname, hash_password},
+    domain::{AgentName, Description, Email, Id, Nickname},
     org::Access,
     storage::{AgentRecord, AgentUpdate, NewAgent, StorageError},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,7 +198,7 @@ pub async fn create(
         .is_some();
     if let (Some(agent), true) = (parsed, password_ok) {
         let password = form.password.clone();
-        let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+        let hash = new_password_hash(password).await;
         let new = NewAgent {
             group_id: agent.group_id,
             name: &agent.name,
@@ -322,7 +321,7 @@ pub async fn set_password(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let password = form.password;
-    let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+    let hash = new_password_hash(password).await;
     state.storage.set_agent_password(id, &hash).await?;
     state.storage.delete_agent_sessions(id).await?;
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())

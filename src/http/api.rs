@@ -12,17 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AppState,
-    auth::{ApiAdmin, ClientAddress, start_session},
+    auth::{ApiAdmin, ClientAddress, password_matches, start_session},
     error::{ApiResult, AppError},
     imports::{ImportView, result_download, visible_job},
     session::MaybeSession,
     upload::read_file_field,
 };
 use crate::{
-    domain::{Email, Id, verify_password},
+    domain::{Email, Id},
     import::pipeline,
     storage::{ImportJob, SessionKind},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 pub fn router() -> Router<AppState> {
@@ -59,11 +58,7 @@ async fn create_token(
         Err(_) => None,
     };
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let password = request.password;
-    let verified = spawn_blocking_with_tracing(move || {
-        hash.is_some_and(|hash| verify_password(&hash, &password))
-    })
-    .await;
+    let verified = password_matches(hash, request.password).await;
     let admin = admin.filter(|_| verified).ok_or(AppError::SignInRequired)?;
     let token = start_session(&state, SessionKind::Api, admin.id, None).await?;
     Ok((
@@ -194,10 +189,7 @@ async fn upload(
         file.bytes,
     )
     .await
-    .map_err(|error| match error {
-        pipeline::SubmitError::File(error) => AppError::File(error),
-        pipeline::SubmitError::Storage(error) => error.into(),
-    })?;
+    .map_err(AppError::from)?;
     let job = state
         .storage
         .import_job(submitted.job_id)

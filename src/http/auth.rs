@@ -14,9 +14,10 @@ use super::{
     session::{Session, random_token, token_hash},
 };
 use crate::{
-    domain::{Id, now},
+    domain::{Id, hash_password, now, verify_password},
     org::{Access, OrgTree},
     storage::{AdminRecord, AgentRecord, SessionKind},
+    telemetry::spawn_blocking_with_tracing,
 };
 
 /// A signed-in administrator (browser session).
@@ -135,6 +136,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
                 .map(|info| info.0.ip()),
         ))
     }
+}
+
+/// Checks a password against the stored hash off the async runtime. An unknown account costs
+/// the same hashing time as a known one, so timing does not tell which addresses exist.
+pub async fn password_matches(stored_hash: Option<String>, password: String) -> bool {
+    spawn_blocking_with_tracing(move || match stored_hash {
+        Some(hash) => verify_password(&hash, &password),
+        None => {
+            hash_password(&password);
+            false
+        }
+    })
+    .await
+}
+
+/// Hashes a new password off the async runtime.
+pub async fn new_password_hash(password: String) -> String {
+    spawn_blocking_with_tracing(move || hash_password(&password)).await
 }
 
 /// Starts a fresh session (a new token every sign-in, so a planted one is never promoted) and

@@ -9,7 +9,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use crate::{import::FileError, storage::StorageError};
+use crate::{
+    import::{FileError, pipeline::SubmitError},
+    storage::StorageError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -36,6 +39,15 @@ impl From<StorageError> for AppError {
         match error {
             StorageError::NotFound => AppError::NotFound,
             other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<SubmitError> for AppError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::File(error) => AppError::File(error),
+            SubmitError::Storage(error) => error.into(),
         }
     }
 }

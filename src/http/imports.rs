@@ -170,10 +170,7 @@ pub async fn upload(
                 file.bytes,
             )
             .await
-            .map_err(|error| match error {
-                pipeline::SubmitError::File(error) => AppError::File(error),
-                pipeline::SubmitError::Storage(error) => error.into(),
-            }),
+            .map_err(AppError::from),
             Err(error) => Err(error),
         };
     match outcome {

@@ -12,15 +12,11 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::{ClientAddress, start_session},
+    auth::{ClientAddress, password_matches, start_session},
     error::AppResult,
     session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
 };
-use crate::{
-    domain::{Email, verify_password},
-    storage::SessionKind,
-    telemetry::spawn_blocking_with_tracing,
-};
+use crate::{domain::Email, storage::SessionKind};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/login.html")]
@@ -76,16 +72,7 @@ pub async fn submit(
         Err(_) => None,
     };
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let password = credentials.password;
-    // An unknown address costs the same hashing time as a known one, so timing does not tell.
-    let verified = spawn_blocking_with_tracing(move || match hash {
-        Some(hash) => verify_password(&hash, &password),
-        None => {
-            let _ = crate::domain::hash_password(&password);
-            false
-        }
-    })
-    .await;
+    let verified = password_matches(hash, credentials.password).await;
     let Some(admin) = admin.filter(|_| verified) else {
         let page = LoginPage {
             heading: "Sign in to the Admin Center",

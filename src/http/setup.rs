@@ -13,15 +13,14 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::start_session,
+    auth::{new_password_hash, start_session},
     error::{AppError, AppResult},
     forms::FieldErrors,
     session::{FormToken, SESSION_COOKIE, set_cookie, token_hash},
 };
 use crate::{
-    domain::{AgentName, Email, hash_password},
+    domain::{AgentName, Email},
     storage::{NewAdmin, SessionKind},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 #[derive(Template, WebTemplate)]
@@ -109,7 +108,7 @@ pub async fn submit(
         return Err(AppError::NotFound);
     }
     let password = form.password;
-    let hash = spawn_blocking_with_tracing(move || hash_password(&password)).await;
+    let hash = new_password_hash(password).await;
     let id = state
         .storage
         .create_admin(NewAdmin {
