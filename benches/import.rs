@@ -121,7 +121,8 @@ async fn import(storage: &Storage, config: &Config, group: i64) {
 /// Hashes per second with every core busy, with the import's own hashing function (same
 /// parameters, same per-thread working memory).
 fn hash_rate() -> f64 {
-    let count = rayon::current_num_threads() * 40;
+    // Long enough (about ten seconds) to see the sustained rate, not a short burst.
+    let count = rayon::current_num_threads() * 500;
     let start = Instant::now();
     (0..count).into_par_iter().for_each(|i| {
         hash_password(&format!("benchmark password {i}"));

@@ -184,7 +184,7 @@ impl Storage {
     pub async fn existing_agent_emails(&self, keys: &[&str]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         // SQLite allows at most 32,766 bound values per statement; stay well below.
-        for chunk in keys.chunks(5_000) {
+        for chunk in keys.chunks(1000) {
             let sql = format!(
                 "SELECT email_key FROM agents WHERE email_key IN ({})",
                 placeholders(1, chunk.len())
