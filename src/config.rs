@@ -114,6 +114,9 @@ pub struct Settings {
         global = true
     )]
     pub max_archive_entries: usize,
+    /// Memory one uploaded sheet may take once read (cells, shared strings, styles), in bytes.
+    #[arg(long, env = "ROSTER_MAX_SHEET_BYTES", default_value_t = 128 * 1024 * 1024, global = true)]
+    pub max_sheet_bytes: u64,
     #[arg(
         long,
         env = "ROSTER_PASSWORD_MIN_LENGTH",
@@ -210,6 +213,7 @@ impl Config {
                 max_rows: settings.max_rows,
                 max_unpacked_bytes: settings.max_unpacked_bytes,
                 max_archive_entries: settings.max_archive_entries,
+                max_sheet_bytes: settings.max_sheet_bytes,
                 ..Limits::default()
             },
             password_policy: PasswordPolicy::new(

@@ -12,13 +12,13 @@
 //!   running total passes `max_unpacked_bytes`. Declared sizes are never consulted, so a zip
 //!   bomb or a header that lies costs at most that many bytes of work, and no memory: the bytes
 //!   are streamed, never kept. calamine can never inflate more than was counted here.
-//! - XML: each part that is XML is parsed with the same quick-xml calamine uses; what is
-//!   checked in it (DOCTYPE/ENTITY, `sst uniqueCount`, record counts, cell references) is
-//!   listed in `xml_scan.rs`.
+//! - XML: every part is parsed with the same quick-xml calamine uses; what is checked in it
+//!   (lengths of texts and tags, DOCTYPE/ENTITY, `sst uniqueCount` and the strings' memory,
+//!   record counts, cell references) is listed in `xml_scan.rs`.
 //! - Encrypted zip entries are reported as a password-protected file.
 
 use std::cell::Cell as Counter;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufReader, Cursor, Read};
 
 use zip::ZipArchive;
 use zip::result::ZipError;
@@ -31,8 +31,15 @@ pub(super) type Zip<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
 /// Runs every check of this module on an archive already known to be a zip.
 pub fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
+    inspect(bytes, limits).map(|_| ())
+}
+
+/// [`check_archive`], answering what calamine will hold for the shared strings and styles
+/// (bytes, estimated from the XML): the sheet's memory budget is spent from there on.
+pub(super) fn inspect(bytes: &[u8], limits: &Limits) -> Result<u64, FileError> {
     let mut zip = open(bytes, limits.max_archive_entries)?;
     let inflated = Counter::new(0u64);
+    let mut held = 0u64;
     for index in 0..zip.len() {
         let entry = zip.by_index(index).map_err(zip_error)?;
         let name = entry
@@ -43,15 +50,21 @@ pub fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
             total: &inflated,
             limit: limits.max_unpacked_bytes,
         };
-        let outcome = scan_entry(counted, &name);
+        let budget = limits.max_sheet_bytes.saturating_sub(held);
+        let outcome = scan_entry(counted, &name, budget);
         if inflated.get() > limits.max_unpacked_bytes {
             return Err(FileError::UnpackedTooLarge {
                 limit: limits.max_unpacked_bytes,
             });
         }
-        outcome?;
+        held += outcome.map_err(|error| match error {
+            FileError::TooMuchData { .. } => FileError::TooMuchData {
+                limit: limits.max_sheet_bytes,
+            },
+            other => other,
+        })?;
     }
-    Ok(())
+    Ok(held)
 }
 
 /// Opens the zip once its directory records are known not to make zip over-allocate.
@@ -130,15 +143,12 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(le)
 }
 
-fn scan_entry<R: Read>(entry: R, name: &str) -> Result<(), FileError> {
+fn scan_entry<R: Read>(entry: R, name: &str, budget: u64) -> Result<u64, FileError> {
     let mut reader = BufReader::with_capacity(64 * 1024, entry);
-    let head = reader.fill_buf().map_err(|e| io_error(&e, name))?;
-    if xml_scan::looks_like_xml(head) {
-        xml_scan::scan_part(&mut reader, name)?;
-    }
+    let held = xml_scan::scan_part(&mut reader, name, budget)?;
     // Whatever the XML scan did not need is still inflated, so every byte is counted.
     io::copy(&mut reader, &mut io::sink()).map_err(|e| io_error(&e, name))?;
-    Ok(())
+    Ok(held)
 }
 
 /// Counts inflated bytes across all entries and fails the read once past the limit.

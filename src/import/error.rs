@@ -95,6 +95,13 @@ pub enum FileError {
     )]
     UnpackedTooLarge { limit: u64 },
     #[error(
+        "The workbook holds more data than Roster reads from one file ({} once read). Copy the \
+         Name, Email and Password columns into the template (or a new workbook), or split the \
+         agents over several files, and upload them one at a time.",
+        bytes(*.limit)
+    )]
+    TooMuchData { limit: u64 },
+    #[error(
         "The header row (row 1) has no {} column; {}. Row 1 must hold the headers Name, Email and \
          Password, in any order (download the template to see the layout).",
         join_names(missing),
@@ -229,6 +236,7 @@ mod tests {
             FileError::TooManyColumns { limit: 5 },
             FileError::TooManyEntries { limit: 5 },
             FileError::UnpackedTooLarge { limit: 5 },
+            FileError::TooMuchData { limit: 5 },
             FileError::DuplicateColumn { name: "Email" },
         ];
         for e in all {

@@ -14,6 +14,10 @@ pub struct Limits {
     pub max_archive_entries: usize,
     /// Columns holding a value; bounds the memory a far-away sparse cell would cost.
     pub max_columns: usize,
+    /// Memory the sheet may take once read: its cells, and the shared strings and styles
+    /// calamine keeps. A few bytes of XML can stand for a long text repeated in every cell, so
+    /// this is counted on what is held, not on the size of the file.
+    pub max_sheet_bytes: u64,
 }
 
 impl Default for Limits {
@@ -24,6 +28,13 @@ impl Default for Limits {
             max_unpacked_bytes: 256 * 1024 * 1024,
             max_archive_entries: 1_000,
             max_columns: 256,
+            max_sheet_bytes: 128 * 1024 * 1024,
         }
     }
+}
+
+/// What holding a text of `len` bytes costs: the bytes and, when there are any, the heap
+/// block's bookkeeping (the allocator rounds small blocks up to 32 bytes).
+pub(super) fn text_cost(len: u64) -> u64 {
+    if len == 0 { 0 } else { len + 32 }
 }

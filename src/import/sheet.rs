@@ -4,7 +4,7 @@ use super::archive;
 use super::csv_reader;
 use super::detect::{self, FileKind};
 use super::error::FileError;
-use super::limits::Limits;
+use super::limits::{Limits, text_cost};
 use super::xlsx_reader;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,8 +88,8 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
     }
     let sheet = match detect::detect_with(bytes, limits.max_archive_entries)? {
         FileKind::Xlsx => {
-            archive::check_archive(bytes, limits)?;
-            xlsx_reader::read(bytes, limits)?
+            let held_by_calamine = archive::inspect(bytes, limits)?;
+            xlsx_reader::read(bytes, limits, held_by_calamine)?
         }
         FileKind::Csv => csv_reader::read(bytes, limits)?,
     };
@@ -101,8 +101,15 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
 
 const LAST_ROW: u32 = 1_048_576;
 
-/// Gathers streamed cells into rows, applying the row and column limits as it goes so that
-/// a hostile file is stopped at the first cell past them.
+fn cell_cost(cell: &Cell) -> u64 {
+    match cell {
+        Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => text_cost(s.len() as u64),
+        _ => 0,
+    }
+}
+
+/// Gathers streamed cells into rows, applying the row, column and memory limits as it goes so
+/// that a hostile file is stopped at the first cell past them.
 pub(super) struct Rows {
     name: String,
     header: Vec<Cell>,
@@ -111,6 +118,11 @@ pub(super) struct Rows {
     width: usize,
     max_rows: usize,
     max_columns: usize,
+    /// Bytes held by the rows kept so far (and whatever else the reader holds), the row being
+    /// gathered, and the most they may add up to.
+    held: u64,
+    current_cost: u64,
+    max_bytes: u64,
 }
 
 impl Rows {
@@ -123,7 +135,26 @@ impl Rows {
             width: 0,
             max_rows: limits.max_rows,
             max_columns: limits.max_columns,
+            held: 0,
+            current_cost: 0,
+            max_bytes: limits.max_sheet_bytes,
         }
+    }
+
+    /// Counts memory the reader holds beside the rows (an .xlsx's shared strings and styles).
+    pub(super) fn holding(mut self, bytes: u64) -> Result<Self, FileError> {
+        self.held = bytes;
+        self.check_memory()?;
+        Ok(self)
+    }
+
+    fn check_memory(&self) -> Result<(), FileError> {
+        if self.held.saturating_add(self.current_cost) > self.max_bytes {
+            return Err(FileError::TooMuchData {
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// `row` and `column` are 0-based; cells must come row by row, as every writer stores them.
@@ -156,20 +187,30 @@ impl Rows {
                     number,
                     cells: Vec::new(),
                 });
+                self.current_cost = size_of::<Row>() as u64;
             }
         }
+        // One text may stand in every cell (a shared string), so what the cells hold is
+        // counted, not what the file took to say it.
         let cells = &mut self.current.as_mut().expect("set above").cells;
+        let added = (column + 1).saturating_sub(cells.len());
+        self.current_cost += (added * size_of::<Cell>()) as u64 + cell_cost(&cell);
         if cells.len() <= column {
             cells.resize(column + 1, Cell::Empty);
         }
         cells[column] = cell;
-        Ok(())
+        self.check_memory()
     }
 
     fn flush(&mut self) -> Result<(), FileError> {
-        let Some(row) = self.current.take() else {
+        let Some(mut row) = self.current.take() else {
             return Ok(());
         };
+        let cost = std::mem::take(&mut self.current_cost);
+        row.cells.shrink_to_fit();
+        if row.number == 1 || !row.cells.iter().all(Cell::is_blank) {
+            self.held += cost;
+        }
         if row.number == 1 {
             self.width = self.width.max(row.cells.len());
             self.header = row.cells;
@@ -243,6 +284,32 @@ mod tests {
                 .and_then(|()| rows.push(4, 0, Cell::Text("d".into()))),
             Err(FileError::TooManyRows { limit: 2 })
         );
+    }
+
+    #[test]
+    fn rows_stop_at_the_memory_budget() {
+        let limits = Limits {
+            max_sheet_bytes: 10_000,
+            ..Limits::default()
+        };
+        let too_much = Err(FileError::TooMuchData { limit: 10_000 });
+        // One long text in every row, as a shared string makes cheap to write.
+        let mut rows = Rows::new("S".into(), &limits);
+        let long = "x".repeat(1_000);
+        let pushed: Result<(), _> =
+            (0..20).try_for_each(|r| rows.push(r, 0, Cell::Text(long.clone())));
+        assert_eq!(pushed, too_much);
+        // A far column costs the empty cells before it.
+        let mut rows = Rows::new("S".into(), &limits);
+        rows.push(0, 200, Cell::Int(1)).unwrap();
+        assert_eq!(rows.push(1, 200, Cell::Int(1)), too_much);
+        // Blank rows are dropped, and cost nothing once passed.
+        let mut rows = Rows::new("S".into(), &limits);
+        for r in 1..1_000 {
+            rows.push(r, 0, Cell::Text("   ".into())).unwrap();
+        }
+        // What the reader holds beside the rows counts too.
+        assert!(Rows::new("S".into(), &limits).holding(10_001).is_err());
     }
 
     #[test]

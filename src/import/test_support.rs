@@ -96,14 +96,18 @@ pub fn shown(sheet: &Sheet, number: u32) -> Vec<Option<String>> {
     row.cells.iter().map(Cell::display).collect()
 }
 
-/// `size` bytes of zeros deflated into xl/sharedStrings.xml, a part calamine reads first.
+/// `size` bytes of XML, almost all zeros, deflated into xl/sharedStrings.xml, a part calamine
+/// reads first. Each MiB is an element of its own, so only the unpacked size stops it.
 pub fn bomb(size: usize) -> Vec<u8> {
     let mut zip = ZipWriter::new_append(Cursor::new(xlsx_with(&[]))).unwrap();
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .large_file(false);
     zip.start_file("xl/sharedStrings.xml", options).unwrap();
-    let chunk = vec![0u8; 1 << 20];
+    let mut chunk = vec![0u8; 1 << 20];
+    chunk[..3].copy_from_slice(b"<a>");
+    let end = chunk.len() - 4;
+    chunk[end..].copy_from_slice(b"</a>");
     for _ in 0..size >> 20 {
         zip.write_all(&chunk).unwrap();
     }

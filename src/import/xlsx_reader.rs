@@ -12,7 +12,13 @@ use super::error::FileError;
 use super::limits::Limits;
 use super::sheet::{Cell, Rows, Sheet};
 
-pub(super) fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
+/// `held_by_calamine`: what calamine will hold for the shared strings and styles, as
+/// `archive::inspect` estimated it.
+pub(super) fn read(
+    bytes: &[u8],
+    limits: &Limits,
+    held_by_calamine: u64,
+) -> Result<Sheet, FileError> {
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
     let name = workbook
         .sheets_metadata()
@@ -27,7 +33,7 @@ pub(super) fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
         }
         Err(e) => return Err(xlsx_error(e)),
     };
-    let mut rows = Rows::new(name.clone(), limits);
+    let mut rows = Rows::new(name.clone(), limits).holding(held_by_calamine)?;
     // The streamed value of a formula cell is the result Excel cached when it last saved:
     // the <f> element is skipped and the <v> beside it read.
     while let Some(cell) = cells.next_cell().map_err(xlsx_error)? {

@@ -1,14 +1,26 @@
-//! Checks inside each XML part of an .xlsx, run by `archive.rs` before calamine opens it.
+//! Checks inside each part of an .xlsx, run by `archive.rs` before calamine opens it.
 //!
-//! The part is parsed with the quick-xml that calamine uses, configured the same way, so both
-//! see the same elements. What calamine 0.38 would otherwise trust, and how it is bounded:
+//! Every part is parsed with the quick-xml that calamine uses, configured the same way, so both
+//! see the same elements. Every part, whatever its name or first bytes: the relationships decide
+//! which parts calamine reads as XML (a worksheet may be `xl/media/image1.png`), and quick-xml
+//! reads a part that starts with junk as text followed by elements. What calamine 0.38 would
+//! otherwise trust, and how it is bounded:
 //!
+//! - One text or tag (or comment, or declaration) is buffered whole, by this scan and by
+//!   calamine alike: one longer than [`MAX_RUN`] bytes rejects the file as soon as that many
+//!   bytes are read. A cell holds at most 32,767 characters (about 330 KB even fully escaped); a
+//!   picture or other binary part breaks into short tokens at the `<` and `>` bytes that random
+//!   data holds every few hundred bytes.
 //! - `<!DOCTYPE>` / `<!ENTITY>` (billion laughs, external entities): no spreadsheet program
 //!   writes them; any part holding one rejects the file.
 //! - `<sst uniqueCount>`: `read_shared_strings` calls `strings.reserve(uniqueCount)` (24 bytes
 //!   per string; 4e9 asks for ~96 GB). The declared count may not exceed the `<si>` elements
-//!   actually present by more than [`COUNT_SLACK`]. The strings themselves are then bounded by
-//!   the inflated size (at most ~5 bytes of memory per byte of XML, for `<si/>`).
+//!   actually present by more than [`COUNT_SLACK`].
+//! - What calamine keeps: the shared strings (`<si/>` is 5 bytes of XML for 24 bytes of
+//!   `String`, and one string may stand in every cell of the sheet) and the styles (each `xf`
+//!   a 152-byte `Style` holding copies of its font name and format code). What they will cost
+//!   is estimated here, and it counts against `Limits::max_sheet_bytes`, the budget `sheet.rs`
+//!   goes on with.
 //! - Records `read_styles` turns into structs, each `xf` cloning its font, fill, border and
 //!   format code: `cellXfs/xf`, `font`, `fill`, `border` and `numFmt` are limited to
 //!   [`MAX_STYLE_RECORDS`] each, and attribute values in the style sheet to
@@ -24,12 +36,13 @@
 //! A part that is not well-formed is scanned up to the error: calamine stops at the same
 //! error, so it cannot reach anything this scan did not see.
 
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error::FileError;
+use super::limits::text_cost;
 
 /// Lying generators aside, `uniqueCount` equals the `<si>` count; the slack only tolerates
 /// sloppy writers, at a cost of at most 24 bytes each.
@@ -38,18 +51,10 @@ const MAX_STYLE_RECORDS: u64 = 65_536;
 const MAX_STYLE_ATTR: usize = 1024;
 const MAX_ROW: u64 = 1_048_576;
 const MAX_COLUMN: u64 = 16_384;
-
-/// The first bytes of an entry: XML (possibly after a BOM or blanks) or something else
-/// (pictures, binary parts) that calamine does not parse.
-pub(super) fn looks_like_xml(head: &[u8]) -> bool {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return true;
-    }
-    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
-    head.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'<')
-}
+const MAX_RUN: usize = 4 << 20;
+/// A shared string's `String` in calamine's vector, counted twice: the vector grows by
+/// doubling when the declared count is missing or low.
+const STRING_SLOT: u64 = 48;
 
 #[derive(Default)]
 struct Scan {
@@ -64,35 +69,110 @@ struct Scan {
     in_style_sheet: bool,
     in_cell_xfs: bool,
     in_sheet_data: bool,
+    in_sst: bool,
+    in_text: bool,
+    /// Text bytes of the `<si>` being read.
+    string_bytes: u64,
+    longest_style_attr: usize,
+    /// What calamine will hold for what this part says so far, and what it may.
+    cost: u64,
+    budget: u64,
 }
 
-pub(super) fn scan_part<R: BufRead>(source: R, name: &str) -> Result<(), FileError> {
-    let mut xml = Reader::from_reader(source);
+/// Scans one part; answers what calamine will hold for the shared strings and styles in it,
+/// which may be at most `budget` bytes.
+pub(super) fn scan_part<R: BufRead>(source: R, name: &str, budget: u64) -> Result<u64, FileError> {
+    let mut xml = Reader::from_reader(RunLimit {
+        inner: source,
+        run: 0,
+    });
     let config = xml.config_mut();
     config.check_end_names = false;
     config.trim_text(false);
     config.check_comments = false;
     config.expand_empty_elements = true;
 
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        budget,
+        ..Scan::default()
+    };
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
-        match xml.read_event_into(&mut buf) {
+        let event = xml.read_event_into(&mut buf);
+        xml.get_mut().run = 0;
+        match event {
             Ok(Event::DocType(_)) => return Err(FileError::ForbiddenXml),
             Ok(Event::Start(e) | Event::Empty(e)) => scan.start(&e, name)?,
-            Ok(Event::End(e)) => match e.local_name().as_ref() {
-                "sheetData" => scan.in_sheet_data = false,
-                "cellXfs" => scan.in_cell_xfs = false,
-                _ => {}
-            },
+            Ok(Event::End(e)) => scan.end(e.local_name().as_ref())?,
+            Ok(Event::Text(text)) => scan.text(text.len()),
+            Ok(Event::CData(text)) => scan.text(text.len()),
+            // `&amp;` and the like: one character, at most four bytes.
+            Ok(Event::GeneralRef(_)) => scan.text(4),
             Ok(Event::Eof) => break,
             Ok(_) => {}
+            Err(quick_xml::Error::Io(e)) if e.get_ref().is_some_and(|e| e.is::<LongRun>()) => {
+                return Err(FileError::Corrupt(format!(
+                    "part {name} holds a text or tag longer than {} MB, far more than any cell",
+                    MAX_RUN >> 20
+                )));
+            }
             Err(quick_xml::Error::Io(e)) => return Err(super::archive::io_error(&e, name)),
             Err(_) => break,
         }
     }
-    scan.finish(name)
+    scan.finish(name)?;
+    Ok(scan.cost)
+}
+
+/// Refuses to read on once more than [`MAX_RUN`] bytes have gone into the event being read, so
+/// neither this scan nor calamine (the same tokenizer, configured alike) ever buffers a longer
+/// text, tag, comment or declaration. The scan resets the count after each event.
+struct RunLimit<R> {
+    inner: R,
+    /// Bytes consumed since the last event ended.
+    run: usize,
+}
+
+#[derive(Debug)]
+struct LongRun;
+
+impl std::fmt::Display for LongRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an XML token longer than {MAX_RUN} bytes")
+    }
+}
+
+impl std::error::Error for LongRun {}
+
+impl<R: BufRead> BufRead for RunLimit<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.run > MAX_RUN {
+            return Err(io::Error::other(LongRun));
+        }
+        // Never more than the event may still take, so the limit is exact.
+        let room = MAX_RUN + 1 - self.run;
+        let buffered = self.inner.fill_buf()?;
+        Ok(&buffered[..buffered.len().min(room)])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.run += amount;
+        self.inner.consume(amount);
+    }
+}
+
+impl<R: BufRead> Read for RunLimit<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
 }
 
 impl Scan {
@@ -100,17 +180,26 @@ impl Scan {
         let local = e.local_name();
         let local = local.as_ref();
         if self.in_style_sheet {
-            check_attr_lengths(e, part)?;
+            let longest = check_attr_lengths(e, part)?;
+            self.longest_style_attr = self.longest_style_attr.max(longest);
         }
         match local {
             "styleSheet" => self.in_style_sheet = true,
             "sst" => {
+                self.in_sst = true;
                 if let Some(v) = attr(e, "uniqueCount") {
                     let n = leading_number(&v);
                     self.declared_strings = Some(self.declared_strings.unwrap_or(0).max(n));
                 }
             }
-            "si" => self.strings += 1,
+            "si" => {
+                self.strings += 1;
+                if self.in_sst {
+                    self.string_bytes = 0;
+                    self.add_cost(STRING_SLOT)?;
+                }
+            }
+            "t" if self.in_sst => self.in_text = true,
             "cellXfs" => self.in_cell_xfs = true,
             "xf" if self.in_cell_xfs => bump(&mut self.xfs, "cell formats", part)?,
             "font" if self.in_style_sheet => bump(&mut self.fonts, "fonts", part)?,
@@ -141,7 +230,47 @@ impl Scan {
         Ok(())
     }
 
-    fn finish(&self, part: &str) -> Result<(), FileError> {
+    fn end(&mut self, local: &str) -> Result<(), FileError> {
+        match local {
+            "sheetData" => self.in_sheet_data = false,
+            "cellXfs" => self.in_cell_xfs = false,
+            "sst" => self.in_sst = false,
+            "t" => self.in_text = false,
+            "si" if self.in_sst => {
+                let cost = text_cost(self.string_bytes);
+                self.string_bytes = 0;
+                self.add_cost(cost)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Text calamine keeps: inside `<t>` in the shared strings.
+    fn text(&mut self, bytes: usize) {
+        if self.in_sst && self.in_text {
+            self.string_bytes += bytes as u64;
+        }
+    }
+
+    fn add_cost(&mut self, bytes: u64) -> Result<(), FileError> {
+        self.cost = self.cost.saturating_add(bytes);
+        if self.cost > self.budget {
+            return Err(FileError::TooMuchData { limit: self.budget });
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, part: &str) -> Result<(), FileError> {
+        if self.in_style_sheet {
+            // Each xf is a Style (twice, for the vector's growth) with a copy of its font name and
+            // format code; fonts, fills, borders and formats are kept once more each.
+            let slot = size_of::<calamine::Style>() as u64;
+            let text = text_cost(self.longest_style_attr as u64);
+            let records = self.fonts + self.fills + self.borders + self.num_fmts;
+            let styles = self.xfs * (2 * slot + 16 + 2 * text) + records * (slot + text);
+            self.add_cost(styles)?;
+        }
         if let Some(declared) = self.declared_strings
             && declared > self.strings.saturating_add(COUNT_SLACK)
         {
@@ -180,18 +309,21 @@ fn attr(e: &BytesStart<'_>, key: &str) -> Option<Vec<u8>> {
     attrs(e, key).into_iter().max_by_key(|v| leading_number(v))
 }
 
-fn check_attr_lengths(e: &BytesStart<'_>, part: &str) -> Result<(), FileError> {
+/// Answers the longest attribute value of the element.
+fn check_attr_lengths(e: &BytesStart<'_>, part: &str) -> Result<usize, FileError> {
     let mut attributes = e.attributes();
     attributes.with_checks(false);
-    if attributes
+    let longest = attributes
         .map_while(Result::ok)
-        .any(|a| a.value.len() > MAX_STYLE_ATTR)
-    {
+        .map(|a| a.value.len())
+        .max()
+        .unwrap_or(0);
+    if longest > MAX_STYLE_ATTR {
         return Err(FileError::Corrupt(format!(
             "part {part} holds a style value longer than {MAX_STYLE_ATTR} characters"
         )));
     }
-    Ok(())
+    Ok(longest)
 }
 
 fn check_refs(e: &BytesStart<'_>, key: &str, part: &str) -> Result<(), FileError> {
@@ -261,6 +393,8 @@ fn leading_number(v: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::limits::Limits;
+    use super::super::sheet;
     use super::super::test_support::{SHEET_START, inline, read, xlsx_with};
     use super::*;
 
@@ -399,14 +533,96 @@ mod tests {
         );
         let got = read(&xlsx_with(&[("xl/styles.xml", &styles)]));
         assert!(matches!(got, Err(FileError::Corrupt(_))), "{got:?}");
+
+        // What calamine will keep for them counts against the sheet's memory: here 1,000
+        // formats each copying a 1,000-character font name, about 2.4 MB.
+        let name = "F".repeat(1000);
+        let xfs = "<xf numFmtId=\"0\" fontId=\"0\"/>".repeat(1000);
+        let styles = format!(
+            "<styleSheet><fonts count=\"1\"><font><name val=\"{name}\"/></font></fonts><cellXfs count=\"1000\">{xfs}</cellXfs></styleSheet>"
+        );
+        let bytes = xlsx_with(&[("xl/styles.xml", &styles)]);
+        let budget = |max_sheet_bytes| Limits {
+            max_sheet_bytes,
+            ..Limits::default()
+        };
+        assert_eq!(
+            sheet::read(&bytes, &budget(2_000_000)).map(|s| s.width),
+            Err(FileError::TooMuchData { limit: 2_000_000 })
+        );
+        assert!(sheet::read(&bytes, &budget(3_000_000)).is_ok());
     }
 
     #[test]
-    fn xml_is_told_from_other_parts() {
-        assert!(looks_like_xml(b"<?xml version=\"1.0\"?>"));
-        assert!(looks_like_xml(b"\xEF\xBB\xBF\r\n <worksheet>"));
-        assert!(!looks_like_xml(b"\x89PNG\r\n"));
-        assert!(!looks_like_xml(b""));
+    fn a_text_tag_or_comment_longer_than_the_run_limit_is_refused() {
+        let long = "A".repeat(MAX_RUN + 1);
+        // '>' inside quotes or a comment does not end the token: counting is by event.
+        let arrows = ">".repeat(MAX_RUN + 1);
+        for sheet in [
+            sheet_with(&format!("<row r=\"1\">{}</row>", inline("A1", &long))),
+            sheet_with(&format!("<row r=\"1\" x=\"{arrows}\"></row>")),
+            format!("{SHEET_START}<!--{arrows}--><sheetData/></worksheet>"),
+        ] {
+            let got = read(&xlsx_with(&[("xl/worksheets/sheet1.xml", &sheet)])).map(|s| s.width);
+            assert!(
+                matches!(&got, Err(FileError::Corrupt(m)) if m.contains("longer than 4 MB")),
+                "{got:?}"
+            );
+        }
+        // A long cell within the limit is read like any other.
+        let long = "A".repeat(1 << 20);
+        let rows = format!("{}<row r=\"2\">{}</row>", header_row(), inline("A2", &long));
+        let sheet = read(&xlsx_with(&[(
+            "xl/worksheets/sheet1.xml",
+            &sheet_with(&rows),
+        )]))
+        .unwrap();
+        assert_eq!(
+            sheet.rows[0].cells[0].display().map(|t| t.len()),
+            Some(1 << 20)
+        );
+    }
+
+    #[test]
+    fn a_part_is_scanned_whatever_it_starts_with() {
+        // quick-xml reads the junk as text, then the elements: calamine would reserve 4e9.
+        let (_, body) = SST.split_once("?>").unwrap();
+        let sst = format!("junk{}", body.replace("COUNT", "4000000000"));
+        let got = read(&xlsx_with(&[("xl/sharedStrings.xml", &sst)]));
+        assert!(
+            matches!(&got, Err(FileError::Corrupt(m)) if m.contains("4000000000")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn shared_strings_count_against_the_sheet_budget() {
+        let budget = |max_sheet_bytes| Limits {
+            max_sheet_bytes,
+            ..Limits::default()
+        };
+        // 5 bytes of XML each, 48 bytes of memory each.
+        let empty = format!("<sst>{}</sst>", "<si/>".repeat(10_000));
+        let bytes = xlsx_with(&[("xl/sharedStrings.xml", &empty)]);
+        assert_eq!(
+            sheet::read(&bytes, &budget(400_000)),
+            Err(FileError::TooMuchData { limit: 400_000 })
+        );
+        assert!(sheet::read(&bytes, &budget(500_000)).is_ok());
+        let texts = format!(
+            "<sst>{}</sst>",
+            format!("<si><t>{}</t></si>", "x".repeat(1000)).repeat(100)
+        );
+        let bytes = xlsx_with(&[("xl/sharedStrings.xml", &texts)]);
+        assert_eq!(
+            sheet::read(&bytes, &budget(100_000)),
+            Err(FileError::TooMuchData { limit: 100_000 })
+        );
+        assert!(sheet::read(&bytes, &budget(120_000)).is_ok());
+    }
+
+    #[test]
+    fn declared_numbers_saturate() {
         assert_eq!(leading_number(b" 42 "), 42);
         assert_eq!(leading_number(b"99999999999999999999999"), u64::MAX);
     }
