@@ -239,11 +239,16 @@ pub async fn update(
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    visible_group(&access, id)?;
+    let current_parent = visible_group(&access, id)?.parent_id;
     let mut errors = FieldErrors::default();
     let name = errors.check("name", GroupName::parse(&form.name));
     let description = errors.check("description", Description::parse(&form.description));
     let parent_id = match optional_id(&form.parent_id) {
+        // An administrator's own group sits at the top or under a group they do not see, so the
+        // form offers them no parent at all: the group stays where it is.
+        Ok(None) if !access.is_master() && current_parent.is_none_or(|p| !access.can_see(p)) => {
+            current_parent
+        }
         Ok(Some(parent)) if !access.can_see(parent) => {
             errors.add("parent_id", "Choose a group from the list");
             None

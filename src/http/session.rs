@@ -187,11 +187,12 @@ async fn check_csrf(request: Request, expected: Option<&str>) -> Result<Request,
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    // A browser sends JSON cross-site only after a CORS preflight, which Roster never grants.
-    // Multipart forms can come from anywhere: only the upload routes take them, and their
-    // handler checks the `csrf` field before it reads the file.
+    // A browser sends JSON cross-site only after a CORS preflight, which Roster never grants;
+    // only the API takes JSON, so elsewhere (a delete button's route reads no body at all) JSON
+    // is no excuse. Multipart forms can come from anywhere: only the upload routes take them,
+    // and their handler checks the `csrf` field before it reads the file.
     let path = request.uri().path();
-    if content_type.starts_with("application/json")
+    if (content_type.starts_with("application/json") && path.starts_with("/api/"))
         || (content_type.starts_with("multipart/form-data") && is_upload_route(path))
     {
         return Ok(request);
@@ -273,10 +274,15 @@ impl FromRequestParts<AppState> for FormToken {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let existing = parts
-            .extensions
-            .get::<AnonymousCsrf>()
-            .and_then(|csrf| csrf.0.clone());
+        // Signed in, a form is checked against the session's token (see `authenticate`): a
+        // sign-in page shown to a signed-in browser must carry that one.
+        let existing = match parts.extensions.get::<Session>() {
+            Some(session) => Some(session.csrf.clone()),
+            None => parts
+                .extensions
+                .get::<AnonymousCsrf>()
+                .and_then(|csrf| csrf.0.clone()),
+        };
         Ok(match existing {
             Some(value) => FormToken {
                 value,

@@ -43,8 +43,10 @@ impl Throttle {
             self.per_address.retain_recent();
         }
         let clock = governor::clock::DefaultClock::default();
+        // Rounded up: a client that waits exactly Retry-After seconds must get its turn.
         let wait = |not_until: governor::NotUntil<_>| {
-            AppError::TooManyAttempts(not_until.wait_time_from(clock.now()).as_secs().max(1))
+            let wait = not_until.wait_time_from(clock.now());
+            AppError::TooManyAttempts(wait.as_secs_f64().ceil().max(1.0) as u64)
         };
         if let Some(address) = address {
             self.per_address.check_key(&address).map_err(wait)?;

@@ -92,8 +92,15 @@ pub fn clean_file_name(raw: &str) -> String {
 }
 
 /// `Content-Disposition: attachment` with an ASCII fallback name (no quotes, slashes or other
-/// surprises) and the exact name in RFC 5987 form.
+/// surprises) and the exact name in RFC 5987 form. Names from elsewhere than the web form (the
+/// command line takes the file's own name) are cleaned here too: no path, no control
+/// characters, no leading dot.
 pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
+    let cleaned = clean_file_name(file_name);
+    let file_name = match cleaned.trim_start_matches(['.', ' ']) {
+        "" => "download",
+        name => name,
+    };
     let ascii: String = file_name
         .chars()
         .map(|c| {

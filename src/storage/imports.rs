@@ -356,7 +356,11 @@ impl Storage {
         .bind(owner)
         .execute(&self.pool)
         .await?;
-        Ok(updated.rows_affected() == 1)
+        let finished = updated.rows_affected() == 1;
+        if finished {
+            self.forget_erased().await;
+        }
+        Ok(finished)
     }
 
     /// Ends the job as failed (the whole file was unusable); the upload is erased too.
@@ -372,6 +376,7 @@ impl Storage {
         .bind(owner)
         .execute(&self.pool)
         .await?;
+        self.forget_erased().await;
         Ok(())
     }
 

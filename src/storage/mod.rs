@@ -73,7 +73,8 @@ impl Storage {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             // WAL lets the page read while an import writes; the busy timeout makes a second
-            // writer wait instead of failing; synchronous=NORMAL is safe under WAL.
+            // writer wait instead of failing; synchronous=NORMAL is safe under WAL;
+            // secure_delete zeroes what is deleted, such as an erased upload's passwords.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
@@ -81,7 +82,8 @@ impl Storage {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA secure_delete = ON;",
                             )
                             .await?;
                             Ok(())
@@ -117,6 +119,26 @@ impl Storage {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// After an upload is erased. On SQLite its bytes live on in the write-ahead log until
+    /// that is overwritten; a truncating checkpoint ends them (secure_delete has zeroed the
+    /// pages). PostgreSQL keeps dead row versions until (auto)vacuum reclaims them.
+    async fn forget_erased(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let checkpoint: Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await;
+        match checkpoint {
+            Ok((0, _, _)) => {}
+            Ok(_) => {
+                tracing::warn!("the write-ahead log was busy; an erased upload leaves it later")
+            }
+            Err(error) => tracing::warn!(%error, "checkpoint after erasing an upload failed"),
+        }
     }
 
     pub async fn close(&self) {
