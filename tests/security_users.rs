@@ -132,227 +132,67 @@ const SETUP: Body = Body::Form(&[
 ]);
 const EMPTY: Body = Body::Form(&[]);
 
-/// Every route of src/http/mod.rs and src/http/api.rs. A new route is one line here.
+const WRONG_ADMIN: Body = Body::Form(&[("email", "nobody.1@example.com"), ("password", "wrong")]);
+const WRONG_AGENT: Body = Body::Form(&[("email", "nobody.2@example.com"), ("password", "wrong")]);
+const WRONG_TOKEN: Body = Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#);
+const TO_ADMIN: E = E::To("/admin");
+const ACCEPTED: E = E::Code(202);
+const GONE: E = E::Code(204);
+const WRONG: E = E::Code(401);
+
+/// Every route of src/http/mod.rs and src/http/api.rs. A new route is one line here; the
+/// answers are for: anonymous, agent, administrator of A, administrator of B, master.
+#[rustfmt::skip]
 fn routes() -> Vec<Row> {
     use Method as M;
+    use Body::{None as Nothing, Upload};
     let all = |e: E| [e; 5];
     vec![
-        row(M::GET, "/", Body::None, all(E::To("/admin"))),
-        row(M::GET, "/healthz", Body::None, all(OK)),
-        row(M::GET, "/readyz", Body::None, all(OK)),
-        row(M::GET, "/static/app.css", Body::None, all(OK)),
-        row(M::GET, "/static/app.js", Body::None, all(OK)),
-        row(M::GET, "/no/such/page", Body::None, all(NF)),
-        row(M::GET, "/setup/not-a-live-token", Body::None, all(NF)),
+        row(M::GET, "/", Nothing, all(TO_ADMIN)),
+        row(M::GET, "/healthz", Nothing, all(OK)),
+        row(M::GET, "/readyz", Nothing, all(OK)),
+        row(M::GET, "/static/app.css", Nothing, all(OK)),
+        row(M::GET, "/static/app.js", Nothing, all(OK)),
+        row(M::GET, "/no/such/page", Nothing, all(NF)),
+        row(M::GET, "/setup/not-a-live-token", Nothing, all(NF)),
         row(M::POST, "/setup/not-a-live-token", SETUP, all(NF)),
-        row(
-            M::GET,
-            "/login",
-            Body::None,
-            [OK, OK, E::To("/admin"), E::To("/admin"), E::To("/admin")],
-        ),
-        row(
-            M::POST,
-            "/login",
-            Body::Form(&[
-                ("email", "nobody.1@example.com"),
-                ("password", "wrong password"),
-            ]),
-            all(E::Code(401)),
-        ),
-        row(
-            M::GET,
-            "/agent/login",
-            Body::None,
-            [OK, E::To("/agent"), OK, OK, OK],
-        ),
-        row(
-            M::POST,
-            "/agent/login",
-            Body::Form(&[
-                ("email", "nobody.2@example.com"),
-                ("password", "wrong password"),
-            ]),
-            all(E::Code(401)),
-        ),
-        row(
-            M::GET,
-            "/agent",
-            Body::None,
-            [LOGIN, OK, LOGIN, LOGIN, LOGIN],
-        ),
-        row(M::GET, "/admin", Body::None, [LOGIN, LOGIN, OK, OK, OK]),
-        row(
-            M::GET,
-            "/admin/tree/groups/{group_a}/agents",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/admin/groups",
-            NEW_GROUP,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::GET,
-            "/admin/groups/{group_a}",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/admin/groups/{group_a}",
-            GROUP_A,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/groups/{fresh_group}/delete",
-            EMPTY,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/groups/{group_a}/agents",
-            NEW_AGENT,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::GET,
-            "/admin/groups/{group_a}/agents/new",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::GET,
-            "/admin/agents/{agent_a}",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/admin/agents/{agent_a}",
-            AGENT_A,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/agents/{agent_a}/password",
-            NEW_PASSWORD,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/agents/{fresh_agent}/delete",
-            EMPTY,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/admins",
-            NEW_ADMIN,
-            [LOGIN, LOGIN, NF, NF, DONE],
-        ),
-        row(
-            M::GET,
-            "/admin/admins/new",
-            Body::None,
-            [LOGIN, LOGIN, NF, NF, OK],
-        ),
-        row(
-            M::GET,
-            "/admin/admins/{admin_a}",
-            Body::None,
-            [LOGIN, LOGIN, NF, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/admin/admins/{admin_a}",
-            ADMIN_A,
-            [LOGIN, LOGIN, NF, NF, DONE],
-        ),
-        row(
-            M::POST,
-            "/admin/admins/{fresh_admin}/delete",
-            EMPTY,
-            [LOGIN, LOGIN, NF, NF, DONE],
-        ),
-        row(
-            M::GET,
-            "/admin/groups/{group_a}/import",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/admin/groups/{group_a}/import",
-            Body::Upload,
-            [LOGIN, LOGIN, DONE, NF, DONE],
-        ),
-        row(
-            M::GET,
-            "/admin/import-template.xlsx",
-            Body::None,
-            [LOGIN, LOGIN, OK, OK, OK],
-        ),
-        row(
-            M::GET,
-            "/admin/import-template.csv",
-            Body::None,
-            [LOGIN, LOGIN, OK, OK, OK],
-        ),
-        row(
-            M::GET,
-            "/admin/imports/{job_a}/result",
-            Body::None,
-            [LOGIN, LOGIN, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/api/v1/tokens",
-            Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#),
-            all(API_NO),
-        ),
-        row(
-            M::GET,
-            "/api/v1/groups",
-            Body::None,
-            [API_NO, API_NO, OK, OK, OK],
-        ),
-        row(
-            M::GET,
-            "/api/v1/groups/{group_a}/imports",
-            Body::None,
-            [API_NO, API_NO, OK, NF, OK],
-        ),
-        row(
-            M::POST,
-            "/api/v1/groups/{group_a}/imports",
-            Body::Upload,
-            [API_NO, API_NO, E::Code(202), NF, E::Code(202)],
-        ),
-        row(
-            M::GET,
-            "/api/v1/imports/{job_a}",
-            Body::None,
-            [API_NO, API_NO, OK, NF, OK],
-        ),
-        row(
-            M::GET,
-            "/api/v1/imports/{job_a}/result",
-            Body::None,
-            [API_NO, API_NO, OK, NF, OK],
-        ),
-        row(M::GET, "/api/v1/no/such/thing", Body::None, all(NF)),
+        row(M::GET, "/login", Nothing, [OK, OK, TO_ADMIN, TO_ADMIN, TO_ADMIN]),
+        row(M::POST, "/login", WRONG_ADMIN, all(WRONG)),
+        row(M::GET, "/agent/login", Nothing, [OK, E::To("/agent"), OK, OK, OK]),
+        row(M::POST, "/agent/login", WRONG_AGENT, all(WRONG)),
+        row(M::GET, "/agent", Nothing, [LOGIN, OK, LOGIN, LOGIN, LOGIN]),
+        row(M::GET, "/admin", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/tree/groups/{group_a}/agents", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups", NEW_GROUP, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}", GROUP_A, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/groups/{fresh_group}/delete", EMPTY, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/groups/{group_a}/agents", NEW_AGENT, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}/agents/new", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::GET, "/admin/agents/{agent_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/agents/{agent_a}", AGENT_A, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/agents/{agent_a}/password", NEW_PASSWORD, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/agents/{fresh_agent}/delete", EMPTY, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/admins", NEW_ADMIN, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::GET, "/admin/admins/new", Nothing, [LOGIN, LOGIN, NF, NF, OK]),
+        row(M::GET, "/admin/admins/{admin_a}", Nothing, [LOGIN, LOGIN, NF, NF, OK]),
+        row(M::POST, "/admin/admins/{admin_a}", ADMIN_A, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::POST, "/admin/admins/{fresh_admin}/delete", EMPTY, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}/import", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}/import", Upload, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/import-template.xlsx", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/import-template.csv", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/imports/{job_a}/result", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/api/v1/tokens", WRONG_TOKEN, all(API_NO)),
+        row(M::GET, "/api/v1/groups", Nothing, [API_NO, API_NO, OK, OK, OK]),
+        row(M::GET, "/api/v1/groups/{group_a}/imports", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::POST, "/api/v1/groups/{group_a}/imports", Upload, [API_NO, API_NO, ACCEPTED, NF, ACCEPTED]),
+        row(M::GET, "/api/v1/imports/{job_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::GET, "/api/v1/imports/{job_a}/result", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::GET, "/api/v1/no/such/thing", Nothing, all(NF)),
         ending(M::POST, "/logout", EMPTY, all(LOGIN)),
         ending(M::POST, "/agent/logout", EMPTY, all(E::To("/agent/login"))),
-        ending(
-            M::DELETE,
-            "/api/v1/tokens/current",
-            Body::None,
-            [API_NO, API_NO, E::Code(204), E::Code(204), E::Code(204)],
-        ),
+        ending(M::DELETE, "/api/v1/tokens/current", Nothing, [API_NO, API_NO, GONE, GONE, GONE]),
     ]
 }
 

@@ -19,6 +19,7 @@ pub(super) fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
     let mut cursor = 0usize;
     let mut lines_before = 0u64;
     let mut breaks_in_values = 0u64;
+    let mut next_row = 0u64;
     while reader.read_record(&mut record).map_err(csv_error)? {
         let end =
             usize::try_from(reader.position().byte()).map_or(text.len(), |e| e.min(text.len()));
@@ -26,10 +27,24 @@ pub(super) fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
         while content_end > cursor && matches!(text[content_end - 1], b'\n' | b'\r') {
             content_end -= 1;
         }
+        // A quote left open runs to the end of the file: the line breaks just trimmed are then
+        // its value's own, not the end of the record.
+        let value_ends_in_break = record
+            .iter()
+            .next_back()
+            .is_some_and(|f| f.ends_with(['\n', '\r']));
+        if value_ends_in_break && content_end > cursor && text[content_end - 1] != b'"' {
+            content_end = end.max(cursor);
+        }
         lines_before += line_breaks(&text[cursor..content_end]);
         cursor = content_end;
         let inside: u64 = record.iter().map(|f| line_breaks(f.as_bytes())).sum();
-        let row = (lines_before - inside).saturating_sub(breaks_in_values);
+        // Never before the row of the previous record, whatever a malformed file holds.
+        let row = lines_before
+            .saturating_sub(inside)
+            .saturating_sub(breaks_in_values)
+            .max(next_row);
+        next_row = row + 1;
         breaks_in_values += inside;
         let row = u32::try_from(row).map_err(|_| FileError::TooManyRows {
             limit: limits.max_rows,
@@ -202,6 +217,19 @@ mod tests {
         bytes.extend(vec![b'\n'; 1_048_576]);
         bytes.extend(b"Ann,a@x.org,pw\n");
         assert_eq!(read(&bytes), Err(FileError::PastLastRow));
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_keeps_its_line_breaks() {
+        // Found by fuzzing: the value's line breaks were taken for the record's end, and the
+        // row number underflowed.
+        let sheet = read(b"Name,Email\r\n\"Ann\n\n").unwrap();
+        assert_eq!(sheet.header, vec![text("Name"), text("Email")]);
+        assert_eq!(sheet.rows.len(), 1);
+        assert_eq!(sheet.rows[0].number, 2);
+        assert_eq!(sheet.rows[0].cells[0], text("Ann\n\n"));
+        let sheet = read(b"Name,Email\n\n\nBob,\"b\n\n").unwrap();
+        assert_eq!(sheet.rows[0].number, 4);
     }
 
     #[test]

@@ -298,11 +298,67 @@ fn bump(count: &mut u64, what: &str, part: &str) -> Result<(), FileError> {
 fn attrs(e: &BytesStart<'_>, key: &str) -> Vec<Vec<u8>> {
     let mut attributes = e.attributes();
     attributes.with_checks(false);
-    attributes
+    let mut values: Vec<Vec<u8>> = attributes
         .map_while(Result::ok)
         .filter(|a| a.key.local_name().as_ref() == key)
         .map(|a| a.value.into_owned().into_bytes())
-        .collect()
+        .collect();
+    values.extend(
+        calamine_attrs(e.attributes_raw())
+            .filter(|(k, _)| k.rsplit(':').next() == Some(key))
+            .map(|(_, v)| v.as_bytes().to_vec()),
+    );
+    values
+}
+
+/// The pairs calamine (since 0.38, with its own `attrs.rs`) reads from a tag's attributes,
+/// which differ from quick-xml's on malformed input: the key is whatever comes before `=`, the
+/// value runs to the next matching quote, and reading stops at the first pair without them.
+/// Found by fuzzing: `<sst 1.0" encoding="UTF-8" uniqueCount="4000000000" z=">` hid the count
+/// from quick-xml's reading, not from calamine's.
+fn calamine_attrs(raw: &str) -> CalamineAttrs<'_> {
+    CalamineAttrs { raw, at: 0 }
+}
+
+struct CalamineAttrs<'a> {
+    raw: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for CalamineAttrs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (raw, bytes) = (self.raw, self.raw.as_bytes());
+        let mut at = self.at;
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let key_start = at;
+        while at < bytes.len() && bytes[at] != b'=' {
+            at += 1;
+        }
+        self.at = bytes.len();
+        if at >= bytes.len() {
+            return None;
+        }
+        let key = raw[key_start..at].trim_ascii_end();
+        at += 1;
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let quote = match bytes.get(at) {
+            Some(&quote @ (b'"' | b'\'')) => quote,
+            _ => return None,
+        };
+        at += 1;
+        let value_start = at;
+        while at < bytes.len() && bytes[at] != quote {
+            at += 1;
+        }
+        self.at = (at + 1).min(bytes.len());
+        Some((key, &raw[value_start..at]))
+    }
 }
 
 fn attr(e: &BytesStart<'_>, key: &str) -> Option<Vec<u8>> {
@@ -316,6 +372,7 @@ fn check_attr_lengths(e: &BytesStart<'_>, part: &str) -> Result<usize, FileError
     let longest = attributes
         .map_while(Result::ok)
         .map(|a| a.value.len())
+        .chain(calamine_attrs(e.attributes_raw()).map(|(_, v)| v.len()))
         .max()
         .unwrap_or(0);
     if longest > MAX_STYLE_ATTR {
@@ -329,9 +386,20 @@ fn check_attr_lengths(e: &BytesStart<'_>, part: &str) -> Result<usize, FileError
 fn check_refs(e: &BytesStart<'_>, key: &str, part: &str) -> Result<(), FileError> {
     for v in attrs(e, key) {
         // A range ("A1:C9") or a list of ranges ("A1:B2 D4"), as dimension and sqref allow.
-        for cell in v.split(|&b| b == b':' || b == b' ') {
-            if !cell.is_empty() && cell_ref(cell).is_none() {
-                return Err(bad_ref(&v, part));
+        for range in v.split(|&b| b == b' ') {
+            let mut cells = Vec::new();
+            for cell in range.split(|&b| b == b':').filter(|c| !c.is_empty()) {
+                cells.push(cell_ref(cell).ok_or_else(|| bad_ref(&v, part))?);
+            }
+            // calamine subtracts a range's start from its end, unchecked (found by fuzzing:
+            // `A4:D3` panics in a debug build).
+            if let [(first_row, first_column), (last_row, last_column)] = cells[..]
+                && (last_row < first_row || last_column < first_column)
+            {
+                let shown: String = String::from_utf8_lossy(range).chars().take(40).collect();
+                return Err(FileError::Corrupt(format!(
+                    "part {part} holds the range \"{shown}\", which ends before it starts"
+                )));
             }
         }
     }
@@ -488,6 +556,18 @@ mod tests {
         );
         let got = read(&xlsx_with(&[("xl/worksheets/sheet1.xml", &dimension)]));
         assert!(matches!(got, Err(FileError::Corrupt(_))), "{got:?}");
+        // A range must not end before it starts: calamine subtracts one from the other.
+        for backwards in ["A4:D3", "D1:A3"] {
+            let sheet = format!(
+                "{SHEET_START}<dimension ref=\"{backwards}\"/><sheetData>{}</sheetData></worksheet>",
+                header_row()
+            );
+            let got = read(&xlsx_with(&[("xl/worksheets/sheet1.xml", &sheet)]));
+            assert!(
+                matches!(&got, Err(FileError::Corrupt(m)) if m.contains("ends before it starts")),
+                "{backwards}: {got:?}"
+            );
+        }
         // The last cell of the grid is a valid reference.
         assert_eq!(cell_ref(b"XFD1048576"), Some((1_048_576, 16_384)));
         assert_eq!(row_number(b"1048576"), Some(1_048_576));
@@ -580,6 +660,22 @@ mod tests {
         assert_eq!(
             sheet.rows[0].cells[0].display().map(|t| t.len()),
             Some(1 << 20)
+        );
+    }
+
+    #[test]
+    fn attributes_are_read_as_calamine_reads_them_too() {
+        // A stray `1.0"` ends quick-xml's reading of the attributes; calamine reads on.
+        let sst =
+            r#"<sst 1.0" encoding="UTF-8" uniqueCount="4000000000" z="><si><t>Ann</t></si></sst>"#;
+        let got = read(&xlsx_with(&[("xl/sharedStrings.xml", sst)]));
+        assert!(
+            matches!(&got, Err(FileError::Corrupt(m)) if m.contains("4000000000")),
+            "{got:?}"
+        );
+        assert_eq!(
+            calamine_attrs(r#" a="1" 1.0" b="2"?>" c='3' d"#).collect::<Vec<_>>(),
+            [("a", "1"), ("1.0\" b", "2"), ("?>\" c", "3")]
         );
     }
 
