@@ -656,8 +656,11 @@ fn reset_peak() -> bool {
 
 // ---------------------------------------------------------------------------------------------
 
+/// No pooled connections: after refusing an oversized body the server closes that connection,
+/// and a request racing onto it would fail on the client side, not the server's.
 fn signed_in_client() -> Client {
     Client::builder()
+        .pool_max_idle_per_host(0)
         .cookie_store(true)
         .redirect(Policy::none())
         .timeout(TIME_BOUND)
