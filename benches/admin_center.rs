@@ -2,7 +2,7 @@
 //! Center answers. `cargo bench --bench admin_center` (SQLite); with ROSTER_TEST_POSTGRES_URL set,
 //! PostgreSQL too.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! - a 100,000-row file: the time until every row's error is known;
 //! - the peak memory (VmHWM) of each, each run in a process of its own.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::{process::Command, time::Instant};

@@ -7,6 +7,7 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
+    domain::Clock,
     http::{self, AppState, session},
     jobs::Worker,
     storage::Storage,
@@ -16,11 +17,33 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     setup_url: Option<String>,
+    worker: WorkerMode,
+}
+
+/// Whether the import worker runs beside the server. Tests that drive jobs step by step turn
+/// it off and call [`Worker::step`] themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerMode {
+    #[default]
+    Background,
+    Off,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let storage = Storage::connect(&config.database_url).await?;
+        Self::build_with(config, Clock::system(), WorkerMode::Background).await
+    }
+
+    /// As [`Application::build`], with the clock every lease and session reads, and the worker
+    /// on or off.
+    pub async fn build_with(
+        config: Config,
+        clock: Clock,
+        worker: WorkerMode,
+    ) -> anyhow::Result<Application> {
+        let storage = Storage::connect(&config.database_url)
+            .await?
+            .with_clock(clock);
         storage.migrate().await?;
         let listener = TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
@@ -33,6 +56,7 @@ impl Application {
             listener,
             state: AppState::new(storage, config),
             setup_url,
+            worker,
         })
     }
 
@@ -58,8 +82,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_worker, stopped) = watch::channel(false);
-        let worker = Worker::new(self.state.storage.clone(), (*self.state.config).clone());
-        let worker = tokio::spawn(worker.run(stopped));
+        let worker = (self.worker == WorkerMode::Background).then(|| {
+            let worker = Worker::new(self.state.storage.clone(), (*self.state.config).clone());
+            tokio::spawn(worker.run(stopped))
+        });
         let app = http::router(self.state.clone());
         tracing::info!(address = %self.address(), "Roster is serving");
         axum::serve(
@@ -69,7 +95,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         let _ = stop_worker.send(true);
-        let _ = worker.await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         self.state.storage.close().await;
         Ok(())
     }

@@ -1,11 +1,13 @@
 //! Parsed types only, no I/O. A value is checked once, where it enters, into a type that
 //! cannot hold a bad value; later code trusts the type.
 
+mod clock;
 mod email;
 mod group_path;
 mod password;
 mod text;
 
+pub use clock::Clock;
 pub use email::{Email, EmailError};
 pub use group_path::{GroupPath, GroupPathError};
 pub use password::{PasswordError, PasswordPolicy, hash_password, verify_password};

@@ -1,4 +1,4 @@
-//! The real files of shared/fixtures/real-world: none uses Roster's header, so each must be
+//! The real files of tests/fixtures/real-world: none uses Roster's header, so each must be
 //! rejected as a whole, cleanly, with the reason SOURCES.md gives.
 
 use super::columns::Columns;
@@ -6,17 +6,13 @@ use super::error::FileError;
 use super::limits::Limits;
 use super::sheet;
 
-/// shared/ sits beside the project in CI and on the main checkout (/work/main), and two
-/// levels up from this scratch crate: the first that exists is used, so the same file works
-/// in both places.
+/// The fixtures live in the repository (copied with their `SOURCES.md`), so a clone tests alone.
 fn fixture(name: &str) -> Vec<u8> {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let path = ["/../shared", "/../../shared"]
-        .iter()
-        .map(|up| format!("{manifest}{up}/fixtures/real-world/{name}"))
-        .find(|p| std::path::Path::new(p).exists())
-        .unwrap_or_else(|| panic!("fixture {name} not found beside {manifest}"));
-    std::fs::read(path).unwrap()
+    let path = format!(
+        "{}/tests/fixtures/real-world/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
 }
 
 /// What the import page would show for the file.

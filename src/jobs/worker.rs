@@ -99,8 +99,9 @@ impl Worker {
     }
 
     async fn housekeeping(&self) {
-        let idle_before = crate::domain::now() - self.config.session_idle.as_secs() as i64;
-        let created_before = crate::domain::now() - self.config.session_max.as_secs() as i64;
+        let now = self.storage.clock().now();
+        let idle_before = now - self.config.session_idle.as_secs() as i64;
+        let created_before = now - self.config.session_max.as_secs() as i64;
         if let Err(error) = self
             .storage
             .delete_expired_sessions(idle_before, created_before)

@@ -1,5 +1,5 @@
 use super::{Result, Storage, StorageError, duplicate_or, placeholders};
-use crate::domain::{AgentName, Email, Id, now};
+use crate::domain::{AgentName, Email, Id};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AdminRecord {
@@ -39,7 +39,7 @@ impl Storage {
         .bind(admin.name.as_str())
         .bind(admin.password_hash)
         .bind(i64::from(admin.is_master))
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&mut *tx)
         .await
         .map_err(duplicate_or)?;

@@ -1,5 +1,5 @@
 use super::{Result, Storage, StorageError, duplicate_or, placeholders};
-use crate::domain::{AgentName, Description, Email, Id, Nickname, now};
+use crate::domain::{AgentName, Description, Email, Id, Nickname};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AgentRecord {
@@ -53,7 +53,7 @@ const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, e
 
 impl Storage {
     pub async fn create_agent(&self, agent: NewAgent<'_>) -> Result<Id> {
-        let at = now();
+        let at = self.now();
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
                                  password_hash, created_at, updated_at) \
@@ -144,7 +144,7 @@ impl Storage {
         .bind(update.email.key())
         .bind(update.description.as_str())
         .bind(i64::from(update.enabled))
-        .bind(now())
+        .bind(self.now())
         .bind(id)
         .execute(&self.pool)
         .await
@@ -161,7 +161,7 @@ impl Storage {
     pub async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
         sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
-            .bind(now())
+            .bind(self.now())
             .bind(id)
             .execute(&self.pool)
             .await?;

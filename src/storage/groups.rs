@@ -1,5 +1,5 @@
 use super::{Result, Storage, StorageError, duplicate_or};
-use crate::domain::{Description, GroupName, Id, now};
+use crate::domain::{Description, GroupName, Id};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GroupRecord {
@@ -54,7 +54,7 @@ impl Storage {
         .bind(name.as_str())
         .bind(name.key())
         .bind(description.as_str())
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;

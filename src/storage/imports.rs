@@ -6,7 +6,7 @@
 //! whose outcome is still NULL.
 
 use super::{Result, Storage, placeholders};
-use crate::domain::{Email, Id, now};
+use crate::domain::{Email, Id};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -124,7 +124,7 @@ impl Storage {
         .bind(submitted_by)
         .bind(file_name)
         .bind(upload.to_vec())
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
@@ -140,7 +140,7 @@ impl Storage {
         lease_seconds: i64,
         only: Option<Id>,
     ) -> Result<Option<ClaimedJob>> {
-        let at = now();
+        let at = self.now();
         Ok(sqlx::query_as(
             "UPDATE import_jobs SET state = 'running', owner = $1, lease_until = $2, \
                     attempts = attempts + 1, started_at = COALESCE(started_at, $3) \
@@ -162,7 +162,7 @@ impl Storage {
     /// Extends the lease; false when another process has taken the job over.
     pub async fn renew_lease(&self, job_id: Id, owner: &str, lease_seconds: i64) -> Result<bool> {
         let updated = sqlx::query("UPDATE import_jobs SET lease_until = $1 WHERE id = $2 AND owner = $3 AND state = 'running'")
-            .bind(now() + lease_seconds)
+            .bind(self.now() + lease_seconds)
             .bind(job_id)
             .bind(owner)
             .execute(&self.pool)
@@ -234,7 +234,7 @@ impl Storage {
         group_id: Id,
         agents: &[PendingAgent],
     ) -> Result<Option<(usize, usize)>> {
-        let at = now();
+        let at = self.now();
         let mut tx = self.pool.begin().await?;
         let ours = sqlx::query("UPDATE import_jobs SET lease_until = $1 WHERE id = $2 AND owner = $3 AND state = 'running'")
             .bind(at + lease_seconds)
@@ -343,7 +343,7 @@ impl Storage {
         result: &[u8],
         keep_seconds: i64,
     ) -> Result<bool> {
-        let at = now();
+        let at = self.now();
         let updated = sqlx::query(
             "UPDATE import_jobs SET state = 'finished', upload = NULL, result = $1, finished_at = $2, \
                     result_expires_at = $3, owner = NULL, lease_until = NULL \
@@ -371,7 +371,7 @@ impl Storage {
              WHERE id = $3 AND state IN ('queued', 'running') AND (owner = $4 OR $4 IS NULL)",
         )
         .bind(reason)
-        .bind(now())
+        .bind(self.now())
         .bind(job_id)
         .bind(owner)
         .execute(&self.pool)
@@ -412,7 +412,7 @@ impl Storage {
     /// Housekeeping: result files past their retention are dropped; the job's counts stay.
     pub async fn expire_results(&self) -> Result<u64> {
         let updated = sqlx::query("UPDATE import_jobs SET result = NULL WHERE result IS NOT NULL AND result_expires_at < $1")
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(updated.rows_affected())

@@ -16,6 +16,8 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
+use crate::domain::Clock;
+
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
@@ -60,6 +62,7 @@ fn duplicate_or(error: sqlx::Error) -> StorageError {
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
+    clock: Clock,
 }
 
 impl Storage {
@@ -100,7 +103,11 @@ impl Storage {
                     .await?
             }
         };
-        Ok(Storage { pool, backend })
+        Ok(Storage {
+            pool,
+            backend,
+            clock: Clock::system(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -111,8 +118,19 @@ impl Storage {
         Ok(())
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// The same storage reading another clock: tests move time with it.
+    pub fn with_clock(mut self, clock: Clock) -> Storage {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock every lease, session and expiry of this storage reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// For `/readyz`: the database answers a trivial query.

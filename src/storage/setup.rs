@@ -1,13 +1,12 @@
 //! One-time setup tokens for creating the first master administrator.
 
 use super::{Result, Storage};
-use crate::domain::now;
 
 impl Storage {
     pub async fn add_setup_token(&self, token_hash: &str) -> Result<()> {
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
             .bind(token_hash)
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(())

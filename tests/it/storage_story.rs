@@ -1,9 +1,7 @@
 //! One story through the storage interface, told on SQLite and on PostgreSQL: the two sides
 //! must behave the same, down to uniqueness, leases and exactly-once batches.
 
-mod common;
-
-use common::{Backend, fresh_database};
+use crate::common::{Backend, fresh_database};
 use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{

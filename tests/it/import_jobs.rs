@@ -1,12 +1,10 @@
 //! The import job's durability: a runner that dies midway leaves a job another runner finishes,
 //! with every row's outcome exactly once and no agent created twice.
 
-mod common;
-
 use std::time::Duration;
 
-use common::sheets::{C, agents, t, xlsx};
-use common::{Backend, fresh_database};
+use crate::common::sheets::{C, agents, t, xlsx};
+use crate::common::{Backend, fresh_database};
 use roster::{
     config::Config,
     domain::{Description, GroupName},

@@ -5,20 +5,18 @@
 //!
 //! Without chromedriver each test says loudly that it was skipped, and passes.
 
-mod common;
-
 use std::{
     future::Future,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
-use calamine::{Reader, Xlsx};
-use common::{
+use crate::common::{
     Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp,
     sheets::{C, read_result, xlsx},
     webdriver::Browser,
 };
+use calamine::{Reader, Xlsx};
 use fantoccini::Locator;
 
 /// No browser test may run longer than this, whatever hangs.

@@ -1,12 +1,10 @@
 //! The seed document's workflow through the web pages, the same through the API, and the
 //! command line.
 
-mod common;
-
 use std::time::Duration;
 
-use common::sheets::{C, agents, read_result, t, xlsx};
-use common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use crate::common::sheets::{C, agents, read_result, t, xlsx};
+use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
 use reqwest::StatusCode;
 
 on_both_backends! {

@@ -1,10 +1,8 @@
 //! Importing agents from a file, through the web and the API, for every rule of SPEC "File
 //! rules"; on SQLite and PostgreSQL.
 
-mod common;
-
-use common::sheets::{C, agents, read_result, t, xlsx};
-use common::{Backend, TestApp, browser, location};
+use crate::common::sheets::{C, agents, read_result, t, xlsx};
+use crate::common::{Backend, TestApp, browser, location};
 use reqwest::StatusCode;
 
 /// Signs in a fresh app's master, makes a group, uploads `bytes`, waits for the job; returns
@@ -212,7 +210,7 @@ on_both_backends! {
         let Some(app) = TestApp::spawn_with(backend, |config| config.limits.max_rows = 5).await else { return };
         app.setup_master().await;
         let group = app.create_group(None, "Support").await;
-        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/real-world/");
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real-world/");
         let fixture = |name: &str| std::fs::read(format!("{fixtures}{name}")).expect("fixture");
 
         let missing = refused(&app, group, "missing.xlsx", xlsx(&[vec![t("Name"), t("Mail"), t("Password")]])).await;

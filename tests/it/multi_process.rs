@@ -2,16 +2,14 @@
 //! a session from one is valid on the other; an import runs exactly once; when the process
 //! running it is killed midway, the other takes the job over within its lease and finishes it.
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use common::sheets::{agents, read_result, xlsx};
-use common::{MASTER_EMAIL, MASTER_PASSWORD, browser, extract_csrf, shout};
+use crate::common::sheets::{agents, read_result, xlsx};
+use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, browser, extract_csrf, shout};
 use reqwest::StatusCode;
 
 struct Cluster {
@@ -73,13 +71,15 @@ async fn owner_pid(database_url: &str, job: i64) -> Option<(u32, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_sessions_and_finish_a_killed_import() {
-    let Ok(server_url) = std::env::var(common::POSTGRES_ENV) else {
+    let Ok(server_url) = std::env::var(crate::common::POSTGRES_ENV) else {
         shout(
             "SKIPPED: the two-process test needs PostgreSQL; set ROSTER_TEST_POSTGRES_URL (.ci/run does).",
         );
         return;
     };
-    let Some((database_url, _)) = common::fresh_database(common::Backend::Postgres).await else {
+    let Some((database_url, _)) =
+        crate::common::fresh_database(crate::common::Backend::Postgres).await
+    else {
         return;
     };
     let (server, database) = database_url.rsplit_once('/').unwrap();

@@ -7,12 +7,10 @@
 //! binary run in parallel threads, so every upload is made from the single test below, one after
 //! another; the peak is reset (`/proc/self/clear_refs`) before each.
 
-mod common;
-
 use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 
-use common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, location};
+use crate::common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, location};
 use reqwest::{Client, StatusCode, redirect::Policy};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
@@ -173,10 +171,7 @@ fn lie_about(
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/real-world/"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real-world/");
     std::fs::read(format!("{path}{name}")).unwrap_or_else(|e| panic!("{path}{name}: {e}"))
 }
 
@@ -888,7 +883,7 @@ async fn run_hostile_files(backend: Backend) {
     } else {
         "peak RSS could not be reset: growth is over the previous peak"
     };
-    common::shout(&format!(
+    crate::common::shout(&format!(
         "hostile files on {backend:?} ({peak_note}):\n{}",
         report.join("\n")
     ));

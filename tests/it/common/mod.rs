@@ -1,5 +1,6 @@
 //! Test helpers: each test starts the real application on port 0 with a fresh database of its
 //! own, SQLite or PostgreSQL, and talks to it over HTTP like a browser would.
+// The benchmarks include these helpers too and use only some of them.
 #![allow(dead_code)]
 
 pub mod sheets;
@@ -8,7 +9,13 @@ pub mod webdriver;
 use std::{io::Write, sync::Once, time::Duration};
 
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
-use roster::{config::Config, startup::Application, storage::Storage};
+use roster::{
+    config::Config,
+    domain::Clock,
+    jobs::Worker,
+    startup::{Application, WorkerMode},
+    storage::Storage,
+};
 use tokio::sync::oneshot;
 
 pub const MASTER_EMAIL: &str = "master@example.com";
@@ -80,6 +87,8 @@ fn record_postgres_test() {
 pub struct TestApp {
     pub base: String,
     pub storage: Storage,
+    /// The app's clock: `advance` it to expire leases and sessions.
+    pub clock: Clock,
     pub config: Config,
     pub client: Client,
     pub setup_url: Option<String>,
@@ -103,19 +112,37 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::spawn_as(backend, WorkerMode::Background, tweak).await
+    }
+
+    /// An app without its background worker: the test runs jobs with [`TestApp::worker`],
+    /// step by step.
+    pub async fn spawn_driven(backend: Backend) -> Option<TestApp> {
+        Self::spawn_as(backend, WorkerMode::Off, |_| {}).await
+    }
+
+    pub async fn spawn_as(
+        backend: Backend,
+        worker: WorkerMode,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let (database_url, dir) = fresh_database(backend).await?;
         let mut config = Config::for_database(&database_url);
         config.job_lease = Duration::from_secs(3);
         tweak(&mut config);
-        Some(Self::start(config, database_url, dir).await)
+        Some(Self::start(config, worker, database_url, dir).await)
     }
 
     async fn start(
         config: Config,
+        worker: WorkerMode,
         database_url: String,
         dir: Option<tempfile::TempDir>,
     ) -> TestApp {
-        let app = Application::build(config.clone())
+        // Time stands still unless a test moves it: leases and sessions never expire by
+        // themselves, however slow the machine.
+        let clock = Clock::manual();
+        let app = Application::build_with(config.clone(), clock.clone(), worker)
             .await
             .expect("the application builds");
         let base = format!("http://{}", app.address());
@@ -132,6 +159,7 @@ impl TestApp {
         TestApp {
             base,
             storage,
+            clock,
             config,
             client: browser(),
             setup_url,
@@ -150,6 +178,11 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+    }
+
+    /// A worker on this app's storage and settings, for tests that run jobs themselves.
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.storage.clone(), self.config.clone())
     }
 
     pub fn url(&self, path: &str) -> String {

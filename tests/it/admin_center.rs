@@ -1,9 +1,7 @@
 //! The Admin Center foundation through HTTP: setup, sign-in, CSRF, throttling, the tree's
 //! CRUD and its refusals, rights, agent sign-in. Each runs on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use crate::common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
 use reqwest::StatusCode;
 
 on_both_backends! {

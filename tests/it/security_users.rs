@@ -3,14 +3,12 @@
 //! throttling, security headers, a hostile download name, and passwords that leave no trace in
 //! logs, result files or the database.
 
-mod common;
-
 use std::io::{Cursor, Read, Write};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::sheets::{C, read_result, xlsx};
-use common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use crate::common::sheets::{C, read_result, xlsx};
+use crate::common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
 use reqwest::{Client, Method, Response, StatusCode, header, redirect::Policy};
 use roster::domain::now;
 use roster::http::session::{random_token, token_hash};
@@ -359,7 +357,7 @@ impl World {
                     ],
                 )
                 .await;
-            let id = common::id_from_location(&made, "/admin/admins/");
+            let id = crate::common::id_from_location(&made, "/admin/admins/");
             text = text.replace("{fresh_admin}", &id.to_string());
         }
         text
@@ -788,7 +786,7 @@ async fn cookies_are_http_only_same_site_and_secure_when_configured() {
         let form = plain.get(&setup).send().await.unwrap();
         let mut cookies = set_cookies(&form);
         let csrf_cookie = cookies[0].split(';').next().unwrap().to_owned();
-        let csrf = common::extract_csrf(&form.text().await.unwrap()).unwrap();
+        let csrf = crate::common::extract_csrf(&form.text().await.unwrap()).unwrap();
         let made = plain
             .post(&setup)
             .header(header::COOKIE, &csrf_cookie)
@@ -811,7 +809,7 @@ async fn cookies_are_http_only_same_site_and_secure_when_configured() {
             .send()
             .await
             .unwrap();
-        let token = common::extract_csrf(&page.text().await.unwrap()).unwrap();
+        let token = crate::common::extract_csrf(&page.text().await.unwrap()).unwrap();
         let out = plain
             .post(app.url("/logout"))
             .header(header::COOKIE, format!("roster_session={session}"))

@@ -1,0 +1,15 @@
+//! The integration tests, one binary (each binary links the whole stack): a module per area.
+//! Every test starts the real application with a fresh database of its own.
+
+#[macro_use]
+mod common;
+
+mod admin_center;
+mod browser;
+mod import;
+mod import_flow;
+mod import_jobs;
+mod multi_process;
+mod security_files;
+mod security_users;
+mod storage_story;
