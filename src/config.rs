@@ -5,7 +5,10 @@ use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{domain::PasswordPolicy, import::Limits};
+use crate::{
+    domain::PasswordPolicy,
+    import::{Limits, RunSettings},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,26 +99,26 @@ pub struct Settings {
     /// Mark cookies Secure; set it when Roster is served over HTTPS.
     #[arg(long, env = "ROSTER_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
-    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = Limits::default().max_upload_bytes, global = true)]
     pub max_upload_bytes: u64,
     #[arg(
         long,
         env = "ROSTER_MAX_ROWS",
-        default_value_t = 100_000,
+        default_value_t = Limits::default().max_rows,
         global = true
     )]
     pub max_rows: usize,
-    #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = 256 * 1024 * 1024, global = true)]
+    #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = Limits::default().max_unpacked_bytes, global = true)]
     pub max_unpacked_bytes: u64,
     #[arg(
         long,
         env = "ROSTER_MAX_ARCHIVE_ENTRIES",
-        default_value_t = 1_000,
+        default_value_t = Limits::default().max_archive_entries,
         global = true
     )]
     pub max_archive_entries: usize,
     /// Memory one uploaded sheet may take once read (cells, shared strings, styles), in bytes.
-    #[arg(long, env = "ROSTER_MAX_SHEET_BYTES", default_value_t = 128 * 1024 * 1024, global = true)]
+    #[arg(long, env = "ROSTER_MAX_SHEET_BYTES", default_value_t = Limits::default().max_sheet_bytes, global = true)]
     pub max_sheet_bytes: u64,
     #[arg(
         long,
@@ -154,13 +157,26 @@ pub struct Settings {
     )]
     pub session_max_hours: u64,
     /// How long a job stays claimed without a heartbeat before another process takes it over.
+    /// A process renews its lease every third of it while it works, so this is also how long
+    /// an import waits after its process crashed. Shorter resumes sooner; too short, and a
+    /// process stalled that long (a slow database) loses the job to another, which costs
+    /// only the batch in flight.
     #[arg(
         long,
         env = "ROSTER_JOB_LEASE_SECONDS",
-        default_value_t = 30,
+        default_value_t = 10,
         global = true
     )]
     pub job_lease_seconds: u64,
+    /// On SIGTERM or Ctrl-C, how long to wait for requests and the batch in progress to finish
+    /// before exiting anyway.
+    #[arg(
+        long,
+        env = "ROSTER_SHUTDOWN_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_seconds: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -189,6 +205,7 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_max: Duration,
     pub job_lease: Duration,
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -226,6 +243,7 @@ impl Config {
             session_idle: Duration::from_secs(settings.session_idle_minutes * 60),
             session_max: Duration::from_secs(settings.session_max_hours * 3_600),
             job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
+            shutdown_grace: Duration::from_secs(settings.shutdown_seconds),
         })
     }
 
@@ -236,6 +254,17 @@ impl Config {
             Config::from_settings(&cli.settings).expect("the default settings are valid");
         config.bind = ([127, 0, 0, 1], 0).into();
         config
+    }
+}
+
+impl From<&Config> for RunSettings {
+    fn from(config: &Config) -> RunSettings {
+        RunSettings {
+            limits: config.limits.clone(),
+            policy: config.password_policy.clone(),
+            lease: config.job_lease,
+            result_retention: config.result_retention,
+        }
     }
 }
 
@@ -266,6 +295,20 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flags_defaults_are_the_limits_defaults() {
+        let config = Config::for_database("sqlite://x.db");
+        let limits = Limits::default();
+        assert_eq!(config.limits.max_upload_bytes, limits.max_upload_bytes);
+        assert_eq!(config.limits.max_rows, limits.max_rows);
+        assert_eq!(config.limits.max_unpacked_bytes, limits.max_unpacked_bytes);
+        assert_eq!(
+            config.limits.max_archive_entries,
+            limits.max_archive_entries
+        );
+        assert_eq!(config.limits.max_sheet_bytes, limits.max_sheet_bytes);
+    }
 
     #[test]
     fn database_password_is_redacted() {

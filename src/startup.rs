@@ -9,7 +9,7 @@ use crate::{
     config::Config,
     domain::Clock,
     http::{self, AppState, session},
-    jobs::Worker,
+    jobs::{Worker, WorkerStatus},
     storage::Storage,
 };
 
@@ -27,6 +27,15 @@ pub enum WorkerMode {
     #[default]
     Background,
     Off,
+}
+
+impl WorkerMode {
+    fn status(self) -> WorkerStatus {
+        match self {
+            WorkerMode::Background => WorkerStatus::expected(),
+            WorkerMode::Off => WorkerStatus::not_expected(),
+        }
+    }
 }
 
 impl Application {
@@ -54,7 +63,7 @@ impl Application {
         let setup_url = announce_setup(&storage, &base_url).await?;
         Ok(Application {
             listener,
-            state: AppState::new(storage, config),
+            state: AppState::new(storage, config, worker.status()),
             setup_url,
             worker,
         })
@@ -75,32 +84,55 @@ impl Application {
         self.setup_url.as_deref()
     }
 
-    /// Serves until `shutdown` completes, with the import worker running beside the server; both
-    /// stop together, the worker after finishing the batch it is on.
+    /// Serves until `shutdown` completes, with the import worker running beside the server.
+    /// Then the server stops taking connections, the worker finishes the batch it is on and
+    /// gives its job back, and both are waited for at most the configured grace
+    /// (`ROSTER_SHUTDOWN_SECONDS`), so a stop never hangs on a slow client.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_worker, stopped) = watch::channel(false);
+        let (stopping, stop_requested) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
         let worker = (self.worker == WorkerMode::Background).then(|| {
             let worker = Worker::new(self.state.storage.clone(), (*self.state.config).clone());
-            tokio::spawn(worker.run(stopped))
+            tokio::spawn(worker.run(self.state.worker.clone(), stop_requested.clone()))
         });
         let app = http::router(self.state.clone());
         tracing::info!(address = %self.address(), "Roster is serving");
-        axum::serve(
+        let serve = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await?;
-        let _ = stop_worker.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        .with_graceful_shutdown(requested(stop_requested.clone()));
+        let everything = async {
+            serve.await?;
+            if let Some(worker) = worker {
+                let _ = worker.await;
+            }
+            anyhow::Ok(())
+        };
+        let grace = self.state.config.shutdown_grace;
+        let deadline = async {
+            requested(stop_requested).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = everything => result?,
+            _ = deadline => tracing::warn!(?grace, "stopping without waiting any longer"),
         }
         self.state.storage.close().await;
+        tracing::info!("Roster stopped");
         Ok(())
     }
+}
+
+/// Resolves once a stop was asked for.
+async fn requested(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
 /// With no master administrator yet, makes a one-time link and logs it. The token's hash is

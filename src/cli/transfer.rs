@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::{
     config::Config,
     domain::{GroupPath, Id},
-    import::{FileError, RunLimit, pipeline},
+    import::{FileError, pipeline},
     jobs::Worker,
     org::OrgTree,
     storage::{ImportJob, Storage},
@@ -67,26 +67,12 @@ pub async fn import(
 
     let bar = progress_bar(submitted.data_rows as u64);
     let worker = Worker::new(storage.clone(), config.clone());
-    let lease = config.job_lease.as_secs() as i64;
     // A server on the same database may have claimed the job first; then we watch it finish.
-    if let Some(job) = storage
-        .claim_job(worker.owner(), lease, Some(submitted.job_id))
-        .await?
-    {
-        let update = |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-        };
-        pipeline::run_job(
-            storage,
-            config,
-            worker.owner(),
-            job,
-            RunLimit::default(),
-            &update,
-        )
-        .await?;
-    }
+    let update = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    worker.run_one(submitted.job_id, &update).await?;
     let job = wait_for(storage, submitted.job_id, &bar).await?;
     bar.finish_and_clear();
 
@@ -145,7 +131,7 @@ async fn wait_for(storage: &Storage, job_id: Id, bar: &ProgressBar) -> anyhow::R
         let Some(job) = storage.import_job(job_id).await? else {
             bail!("the import job {job_id} disappeared (was its group deleted?)");
         };
-        if job.state().is_done() {
+        if job.state.is_done() {
             return Ok(job);
         }
         bar.set_length(job.total_rows.unwrap_or(0) as u64);

@@ -19,6 +19,7 @@ use super::{
     forms::{FieldErrors, optional_id, ticked},
     imports::ImportView,
 };
+use crate::import::RowOutcome;
 use crate::{
     domain::{Description, GroupName, Id},
     org::Access,
@@ -129,9 +130,13 @@ async fn group_page(
     let imports = state.storage.group_imports(id, HISTORY_LENGTH).await?;
     let history: Vec<ImportView> = imports.iter().map(ImportView::new).collect();
     let row_errors = match imports.first() {
-        Some(job) if !job.state().is_done() && job.failed_count > 0 => {
-            state.storage.row_errors(job.id, ROW_ERRORS_SHOWN).await?
-        }
+        Some(job) if !job.state.is_done() && job.failed_count > 0 => state
+            .storage
+            .row_errors(job.id, ROW_ERRORS_SHOWN)
+            .await?
+            .into_iter()
+            .map(|(row_no, outcome)| (row_no, RowOutcome::from(outcome).to_string()))
+            .collect(),
         _ => Vec::new(),
     };
     let more_errors = imports

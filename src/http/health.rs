@@ -9,8 +9,12 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers too: only then should traffic be sent here.
+/// The database answers and the import worker runs: only then should traffic be sent here.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if !state.worker.is_ready() {
+        tracing::warn!("readiness check failed: the import worker is not running");
+        return (StatusCode::SERVICE_UNAVAILABLE, "import worker not running");
+    }
     match state.storage.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {

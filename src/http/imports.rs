@@ -52,7 +52,7 @@ fn plural(count: i64, one: &str, many: &str) -> String {
 
 impl ImportView {
     pub fn new(job: &ImportJob) -> ImportView {
-        let state = job.state();
+        let state = job.state;
         let total = job.total_rows.unwrap_or(0);
         let percent = if total > 0 {
             job.done_rows * 100 / total
@@ -90,7 +90,7 @@ impl ImportView {
                 job.failed_count
             ),
             error: job.error.clone(),
-            has_result: job.has_result(),
+            has_result: job.has_result,
         }
     }
 }

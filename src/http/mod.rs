@@ -30,21 +30,24 @@ use axum::{
 };
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-use crate::{config::Config, storage::Storage};
+use crate::{config::Config, jobs::WorkerStatus, storage::Storage};
 
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Storage,
     pub config: Arc<Config>,
     pub throttle: Arc<throttle::Throttle>,
+    /// Whether this process's import worker runs, for `/readyz`.
+    pub worker: WorkerStatus,
 }
 
 impl AppState {
-    pub fn new(storage: Storage, config: Config) -> AppState {
+    pub fn new(storage: Storage, config: Config, worker: WorkerStatus) -> AppState {
         AppState {
             storage,
             config: Arc::new(config),
             throttle: Arc::new(throttle::Throttle::new()),
+            worker,
         }
     }
 }

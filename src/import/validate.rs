@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Cell, Columns, Row, Sheet};
+use super::{Cell, Columns, Row, RowOutcome, Sheet};
 use crate::domain::{AgentName, Email, PasswordPolicy};
 
 /// A row that passed every rule: ready to hash and create.
@@ -15,10 +15,10 @@ pub struct ValidRow {
     pub password: String,
 }
 
-/// Each data row becomes a valid row or the message for its Result cell.
+/// Each data row becomes a valid row or the outcome for its Result cell.
 pub enum Checked {
     Valid(ValidRow),
-    Invalid { row_no: u32, message: String },
+    Invalid { row_no: u32, outcome: RowOutcome },
 }
 
 /// Validates every row, then marks later repeats of an email within the file.
@@ -31,17 +31,20 @@ pub fn validate_rows(sheet: &Sheet, columns: &Columns, policy: &PasswordPolicy) 
             Ok(valid) => match first_seen.get(valid.email.key()) {
                 Some(first) => Checked::Invalid {
                     row_no: row.number,
-                    message: format!(
-                        "Error: Email {} is a duplicate of row {first}; every agent needs an email of their own",
+                    outcome: RowOutcome::Error(format!(
+                        "Email {} is a duplicate of row {first}; every agent needs an email of their own",
                         valid.email
-                    ),
+                    )),
                 },
                 None => {
                     first_seen.insert(valid.email.key().to_owned(), row.number);
                     Checked::Valid(valid)
                 }
             },
-            Err(problems) => Checked::Invalid { row_no: row.number, message: format!("Error: {}", problems.join("; ")) },
+            Err(problems) => Checked::Invalid {
+                row_no: row.number,
+                outcome: RowOutcome::Error(problems.join("; ")),
+            },
         })
         .collect()
 }
@@ -132,7 +135,7 @@ mod tests {
             .into_iter()
             .map(|checked| match checked {
                 Checked::Valid(row) => format!("ok {} {} {}", row.name, row.email, row.password),
-                Checked::Invalid { message, .. } => message,
+                Checked::Invalid { outcome, .. } => outcome.to_string(),
             })
             .collect()
     }

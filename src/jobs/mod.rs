@@ -1,6 +1,11 @@
-//! The durable import queue's runner: a loop around one step. The queue itself (enqueue, claim
-//! with a lease, heartbeat, finish) is in `storage::imports`; the work is `import::pipeline`.
+//! The durable import queue's runner: a loop around one step, with a heartbeat that keeps the
+//! job's lease while it works and a net that turns a panic into a failed job. The queue itself
+//! (enqueue, claim with a lease, renew, finish) is in `storage::import_jobs`; the work is
+//! `import::pipeline`.
 
+mod heartbeat;
+mod status;
 mod worker;
 
+pub use status::WorkerStatus;
 pub use worker::{Step, Worker};

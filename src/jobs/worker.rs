@@ -1,10 +1,13 @@
-use std::time::Duration;
+use std::{panic::AssertUnwindSafe, time::Duration};
 
+use futures_util::FutureExt;
 use tokio::sync::watch;
 
+use super::{WorkerStatus, heartbeat::with_heartbeat};
 use crate::{
     config::Config,
-    import::{JobOutcome, RunLimit, pipeline},
+    domain::Id,
+    import::{JobOutcome, RunControl, RunLimit, RunSettings, Stop, pipeline},
     storage::{Storage, StorageError},
 };
 
@@ -20,7 +23,9 @@ pub enum Step {
 #[derive(Clone)]
 pub struct Worker {
     storage: Storage,
-    config: Config,
+    settings: RunSettings,
+    session_idle: Duration,
+    session_max: Duration,
     owner: String,
 }
 
@@ -37,51 +42,105 @@ impl Worker {
         );
         Worker {
             storage,
-            config,
+            settings: RunSettings::from(&config),
+            session_idle: config.session_idle,
+            session_max: config.session_max,
             owner,
         }
     }
 
-    pub fn owner(&self) -> &str {
-        &self.owner
-    }
-
     /// Claims the oldest available job and runs it.
     pub async fn step(&self) -> Result<Step, StorageError> {
-        self.step_limited(RunLimit::default(), &|_, _| {}).await
+        self.step_with(None, Stop::never(), RunLimit::default(), &|_, _| {})
+            .await
     }
 
-    pub async fn step_limited(
+    /// Runs the one job `job_id` if no other process holds it (the command line runs the job it
+    /// queued), reporting progress as rows done of all rows.
+    pub async fn run_one(
         &self,
+        job_id: Id,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Step, StorageError> {
+        self.step_with(Some(job_id), Stop::never(), RunLimit::default(), progress)
+            .await
+    }
+
+    /// A step that stops where the test says: after some batches, as if the process had died,
+    /// or with a panic.
+    #[cfg(feature = "test-support")]
+    pub async fn step_limited(&self, limit: RunLimit) -> Result<Step, StorageError> {
+        self.step_with(None, Stop::never(), limit, &|_, _| {}).await
+    }
+
+    #[tracing::instrument(skip_all, fields(owner = %self.owner))]
+    async fn step_with(
+        &self,
+        only: Option<Id>,
+        stop: Stop,
         limit: RunLimit,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Step, StorageError> {
-        let lease = self.config.job_lease.as_secs() as i64;
-        let Some(job) = self.storage.claim_job(&self.owner, lease, None).await? else {
+        let lease = self.settings.lease;
+        let claimed = self
+            .storage
+            .claim_job(&self.owner, lease.as_secs() as i64, only)
+            .await?;
+        let Some(job) = claimed else {
             return Ok(Step::Idle);
         };
-        tracing::info!(job_id = job.id, owner = %self.owner, attempt = job.attempts, "import claimed");
-        let outcome = pipeline::run_job(
-            &self.storage,
-            &self.config,
-            &self.owner,
-            job,
+        let job_id = job.id;
+        tracing::info!(job_id, stalled = job.stalled_attempts, "import claimed");
+        let control = RunControl {
+            stop,
             limit,
             progress,
-        )
-        .await?;
-        Ok(Step::Ran(outcome))
+        };
+        let run = pipeline::run_job(&self.storage, &self.settings, &self.owner, job, control);
+        // A panic anywhere in the job (its hashing threads included) ends up here instead of
+        // ending the worker: the job is given up with a reason, and the next one runs.
+        let guarded = AssertUnwindSafe(run).catch_unwind();
+        match with_heartbeat(&self.storage, job_id, &self.owner, lease, guarded).await {
+            None => Ok(Step::Ran(JobOutcome::Interrupted)),
+            Some(Ok(outcome)) => outcome.map(Step::Ran),
+            Some(Err(panic)) => {
+                let message = panic_message(panic.as_ref());
+                tracing::error!(job_id, panic = message, "the import job panicked");
+                self.give_up_after_panic(job_id).await.map(Step::Ran)
+            }
+        }
     }
 
-    /// Runs until `shutdown` turns true. Errors are logged and retried: a database that is
-    /// briefly away must not end the worker.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    async fn give_up_after_panic(&self, job_id: Id) -> Result<JobOutcome, StorageError> {
+        let why = "an internal error stopped the import (it is in the server's log)";
+        let give_up = pipeline::give_up(&self.storage, &self.settings, &self.owner, job_id, why);
+        match AssertUnwindSafe(give_up).catch_unwind().await {
+            Ok(outcome) => outcome,
+            // Even the result file could not be written: the job ends with the reason alone.
+            Err(_) => {
+                self.storage
+                    .fail_job(job_id, &self.owner, &format!("The import stopped: {why}."))
+                    .await?;
+                Ok(JobOutcome::Failed)
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true: the job in progress then stops after its batch and
+    /// gives its lease back. Errors are logged and retried: a database that is briefly away
+    /// must not end the worker.
+    pub async fn run(self, status: WorkerStatus, mut shutdown: watch::Receiver<bool>) {
+        let _running = status.running();
         let mut housekeeping = tokio::time::interval(Duration::from_secs(600));
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let pause = match self.step().await {
+            let stop = Stop::on(shutdown.clone());
+            let pause = match self
+                .step_with(None, stop, RunLimit::default(), &|_, _| {})
+                .await
+            {
                 Ok(Step::Ran(_)) => Duration::ZERO,
                 Ok(Step::Idle) => POLL_INTERVAL,
                 Err(error) => {
@@ -100,8 +159,8 @@ impl Worker {
 
     async fn housekeeping(&self) {
         let now = self.storage.clock().now();
-        let idle_before = now - self.config.session_idle.as_secs() as i64;
-        let created_before = now - self.config.session_max.as_secs() as i64;
+        let idle_before = now - self.session_idle.as_secs() as i64;
+        let created_before = now - self.session_max.as_secs() as i64;
         if let Err(error) = self
             .storage
             .delete_expired_sessions(idle_before, created_before)
@@ -115,6 +174,14 @@ impl Worker {
             Err(error) => tracing::warn!(%error, "could not expire result files"),
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 fn hostname() -> String {

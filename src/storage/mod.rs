@@ -5,7 +5,8 @@
 mod admins;
 mod agents;
 mod groups;
-mod imports;
+mod import_jobs;
+mod import_rows;
 mod sessions;
 mod setup;
 
@@ -21,9 +22,8 @@ use crate::domain::Clock;
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
-pub use imports::{
-    ClaimedJob, EMAIL_TAKEN_MESSAGE, ImportJob, JobState, NewImportRow, PendingAgent,
-};
+pub use import_jobs::{ClaimedJob, ImportJob, JobPhase, JobState};
+pub use import_rows::{BatchWritten, NewImportRow, OutcomeKind, PendingAgent, StoredOutcome};
 pub use sessions::{SessionKind, SessionRecord};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -46,6 +46,19 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value this version does not know: a newer version wrote it, or it was edited
+    /// by hand. Never guessed at.
+    #[error("unknown value {value:?} in {column}")]
+    Unknown { column: &'static str, value: String },
+}
+
+impl StorageError {
+    fn unknown(column: &'static str, value: &str) -> StorageError {
+        StorageError::Unknown {
+            column,
+            value: value.to_owned(),
+        }
+    }
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

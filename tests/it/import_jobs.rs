@@ -1,24 +1,40 @@
-//! The import job's durability: a runner that dies midway leaves a job another runner finishes,
-//! with every row's outcome exactly once and no agent created twice.
+//! The import job's durability, driven step by step on a clock the test moves: a runner that
+//! dies midway leaves a job another runner finishes, with every row's outcome exactly once and
+//! no agent created twice; a panic fails only its job; progress is never punished, and a job
+//! that makes none is given up with every row accounted for.
 
 use std::time::Duration;
 
-use crate::common::sheets::{C, agents, t, xlsx};
+use crate::common::sheets::{C, agents, read_result, t, xlsx};
 use crate::common::{Backend, fresh_database};
 use roster::{
     config::Config,
-    domain::{Description, GroupName},
+    domain::{Clock, Description, GroupName},
     import::{JobOutcome, RunLimit, pipeline},
     jobs::{Step, Worker},
-    storage::{JobState, Storage},
+    storage::{JobState, OutcomeKind, Storage},
 };
 
-async fn setup(backend: Backend) -> Option<(Storage, Config, i64, Option<tempfile::TempDir>)> {
+struct Setup {
+    storage: Storage,
+    config: Config,
+    clock: Clock,
+    group: i64,
+    _dir: Option<tempfile::TempDir>,
+}
+
+const LEASE: Duration = Duration::from_secs(2);
+
+async fn setup(backend: Backend) -> Option<Setup> {
     let (url, dir) = fresh_database(backend).await?;
-    let storage = Storage::connect(&url).await.unwrap();
+    let clock = Clock::manual();
+    let storage = Storage::connect(&url)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
     storage.migrate().await.unwrap();
     let mut config = Config::for_database(&url);
-    config.job_lease = Duration::from_secs(2);
+    config.job_lease = LEASE;
     let group = storage
         .create_group(
             None,
@@ -27,7 +43,46 @@ async fn setup(backend: Backend) -> Option<(Storage, Config, i64, Option<tempfil
         )
         .await
         .unwrap();
-    Some((storage, config, group, dir))
+    Some(Setup {
+        storage,
+        config,
+        clock,
+        group,
+        _dir: dir,
+    })
+}
+
+impl Setup {
+    async fn submit(&self, bytes: Vec<u8>) -> i64 {
+        pipeline::submit(
+            &self.storage,
+            &self.config.limits,
+            self.group,
+            "test",
+            "resume.xlsx",
+            bytes,
+        )
+        .await
+        .unwrap()
+        .job_id
+    }
+
+    fn worker(&self) -> Worker {
+        Worker::new(self.storage.clone(), self.config.clone())
+    }
+
+    /// As when the process holding the lease died: time passes beyond the lease.
+    fn lease_runs_out(&self) {
+        self.clock.advance(LEASE.as_secs() as i64 + 1);
+    }
+
+    async fn kinds(&self, job: i64) -> Vec<Option<OutcomeKind>> {
+        let outcomes = self.storage.row_outcomes(job).await.unwrap();
+        outcomes
+            .into_iter()
+            .map(|(_, o)| o.map(|o| o.kind))
+            .collect()
+    }
 }
 
 /// 150 good rows and 2 bad ones: more than two batches of 64.
@@ -42,26 +97,40 @@ fn file() -> Vec<u8> {
     xlsx(&rows)
 }
 
-async fn assert_exactly_once(storage: &Storage, job: i64, group: i64) {
-    let outcomes = storage.row_outcomes(job).await.unwrap();
-    assert_eq!(outcomes.len(), 152, "one outcome row per data row");
-    assert!(
-        outcomes.iter().all(|(_, outcome)| outcome.is_some()),
-        "every row has its outcome"
+const FINISHED: Step = Step::Ran(JobOutcome::Finished {
+    created: 150,
+    failed: 2,
+});
+
+async fn assert_exactly_once(setup: &Setup, job: i64) {
+    let kinds = setup.kinds(job).await;
+    assert_eq!(kinds.len(), 152, "one outcome row per data row");
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == Some(OutcomeKind::Success))
+            .count(),
+        150
     );
-    let successes = outcomes
-        .iter()
-        .filter(|(_, o)| o.as_deref() == Some("Success"))
-        .count();
-    assert_eq!(successes, 150);
-    let created = storage.agents_in_group(group, 1000, 0).await.unwrap();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == Some(OutcomeKind::Error))
+            .count(),
+        2
+    );
+    let created = setup
+        .storage
+        .agents_in_group(setup.group, 1000, 0)
+        .await
+        .unwrap();
     assert_eq!(created.len(), 150, "no agent twice, none missing");
     let mut emails: Vec<_> = created.iter().map(|a| a.email.clone()).collect();
     emails.sort();
     emails.dedup();
     assert_eq!(emails.len(), 150);
-    let finished = storage.import_job(job).await.unwrap().unwrap();
-    assert_eq!(finished.state(), JobState::Finished);
+    let finished = setup.storage.import_job(job).await.unwrap().unwrap();
+    assert_eq!(finished.state, JobState::Finished);
     assert_eq!(
         (
             finished.created_count,
@@ -71,69 +140,154 @@ async fn assert_exactly_once(storage: &Storage, job: i64, group: i64) {
         (150, 2, 152)
     );
     assert!(
-        finished.has_result() && !finished.has_upload(),
+        finished.has_result && !finished.has_upload,
         "result kept, upload erased"
     );
 }
 
-on_both_backends! {
-    async fn a_runner_stopped_after_one_batch_is_taken_over_after_its_lease(backend) {
-        let Some((storage, config, group, _dir)) = setup(backend).await else { return };
-        let job = pipeline::submit(&storage, &config.limits, group, "test", "resume.xlsx", file()).await.unwrap().job_id;
-
-        let first = Worker::new(storage.clone(), config.clone());
-        let stopped = first.step_limited(RunLimit { max_batches: Some(1) }, &|_, _| {}).await.unwrap();
-        assert_eq!(stopped, Step::Ran(JobOutcome::Interrupted));
-        let partial = storage.import_job(job).await.unwrap().unwrap();
-        assert_eq!((partial.created_count, partial.total_rows), (64, Some(152)), "one batch written, every error known");
-        assert_eq!(partial.failed_count, 2);
-
-        let second = Worker::new(storage.clone(), config.clone());
-        assert_eq!(second.step().await.unwrap(), Step::Idle, "the lease still belongs to the first runner");
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let resumed = second.step().await.unwrap();
-        assert_eq!(resumed, Step::Ran(JobOutcome::Finished { created: 150, failed: 2 }));
-        assert_exactly_once(&storage, job, group).await;
+fn one_batch() -> RunLimit {
+    RunLimit {
+        max_batches: Some(1),
+        ..RunLimit::default()
     }
 }
 
 on_both_backends! {
-    async fn a_runner_dropped_mid_batch_writes_nothing_half_done(backend) {
-        let Some((storage, config, group, _dir)) = setup(backend).await else { return };
-        let job = pipeline::submit(&storage, &config.limits, group, "test", "resume.xlsx", file()).await.unwrap().job_id;
+    async fn a_runner_stopped_after_one_batch_is_taken_over_after_its_lease(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
 
-        // The runner's future is dropped wherever it is (hashing, or inside a transaction), as
-        // when its process dies; whatever it had not committed is gone.
-        let first = Worker::new(storage.clone(), config.clone());
-        let dropped = tokio::time::timeout(Duration::from_millis(1200), first.step()).await;
-        assert!(dropped.is_err(), "the runner was stopped midway");
-        let partial = storage.import_job(job).await.unwrap().unwrap();
-        assert_eq!(partial.state(), JobState::Running);
-        assert!(partial.created_count < 150);
+        let first = setup.worker();
+        assert_eq!(first.step_limited(one_batch()).await.unwrap(), Step::Ran(JobOutcome::Interrupted));
+        let partial = setup.storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!((partial.created_count, partial.total_rows), (64, Some(152)), "one batch written, every error known");
+        assert_eq!(partial.failed_count, 2);
 
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let second = Worker::new(storage.clone(), config.clone());
-        assert_eq!(second.step().await.unwrap(), Step::Ran(JobOutcome::Finished { created: 150, failed: 2 }));
-        assert_exactly_once(&storage, job, group).await;
+        let second = setup.worker();
+        assert_eq!(second.step().await.unwrap(), Step::Idle, "the lease still belongs to the first runner");
+        setup.lease_runs_out();
+        assert_eq!(second.step().await.unwrap(), FINISHED);
+        assert_exactly_once(&setup, job).await;
     }
+}
+
+on_both_backends! {
+    async fn a_runner_dropped_mid_job_writes_nothing_half_done(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
+
+        // The runner's future is dropped once its first batch is written, while the second is
+        // being hashed, as when its process dies; whatever it had not committed is gone.
+        let first = setup.worker();
+        let (batch_written, dropped) = tokio::sync::oneshot::channel::<()>();
+        let batch_written = std::sync::Mutex::new(Some(batch_written));
+        let progress = |done: u64, _: u64| {
+            if done > 2 && let Some(signal) = batch_written.lock().unwrap().take() {
+                let _ = signal.send(());
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = dropped => {}
+            step = first.run_one(job, &progress) => panic!("the runner finished before it was dropped: {step:?}"),
+        }
+        let partial = setup.storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!(partial.state, JobState::Running);
+        assert_eq!(partial.created_count, 64, "exactly the first batch");
+
+        setup.lease_runs_out();
+        assert_eq!(setup.worker().step().await.unwrap(), FINISHED);
+        assert_exactly_once(&setup, job).await;
+    }
+}
+
+on_both_backends! {
+    async fn progress_is_never_punished_however_often_the_runner_dies(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
+        // Far more deaths than the limit on stalled attempts, each after one batch of progress.
+        for _ in 0..2 * pipeline::MAX_STALLED_ATTEMPTS {
+            match setup.worker().step_limited(RunLimit { max_batches: Some(1), ..RunLimit::default() }).await.unwrap() {
+                Step::Ran(JobOutcome::Interrupted) => setup.lease_runs_out(),
+                done => {
+                    assert_eq!(done, FINISHED);
+                    break;
+                }
+            }
+        }
+        assert_exactly_once(&setup, job).await;
+    }
+}
+
+on_both_backends! {
+    async fn a_job_that_never_gets_further_is_given_up_with_every_row_accounted_for(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
+        assert_eq!(setup.worker().step_limited(one_batch()).await.unwrap(), Step::Ran(JobOutcome::Interrupted));
+        // Then its processes die again and again before writing anything more.
+        for _ in 0..pipeline::MAX_STALLED_ATTEMPTS {
+            setup.lease_runs_out();
+            let claimed = setup.storage.claim_job("doomed", 2, Some(job)).await.unwrap();
+            assert!(claimed.is_some());
+        }
+        setup.lease_runs_out();
+        let ended = setup.worker().step().await.unwrap();
+        assert_eq!(ended, Step::Ran(JobOutcome::Ended { created: 64, failed: 2, not_imported: 86 }));
+        let job_row = setup.storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!(job_row.state, JobState::Failed);
+        assert!(job_row.error.as_deref().unwrap().contains("5 times in a row"), "{:?}", job_row.error);
+        assert!(job_row.has_result && !job_row.has_upload, "the result is there, the upload erased");
+        let result = read_result(&setup.storage.import_result(job).await.unwrap().unwrap());
+        let not_imported = result.iter().filter(|row| row.last().is_some_and(|c| c.starts_with("Not imported: the import stopped 5 times"))).count();
+        assert_eq!(not_imported, 86);
+    }
+}
+
+on_both_backends! {
+    async fn a_file_that_kills_every_reader_stops_after_a_few_tries_with_the_reason(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
+        for _ in 0..pipeline::MAX_STALLED_ATTEMPTS {
+            assert!(setup.storage.claim_job("doomed", 2, Some(job)).await.unwrap().is_some());
+            setup.lease_runs_out();
+        }
+        assert_eq!(setup.worker().step().await.unwrap(), Step::Ran(JobOutcome::Failed));
+        let failed = setup.storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!(failed.state, JobState::Failed);
+        let reason = failed.error.unwrap();
+        assert!(reason.contains("before its rows were checked") && reason.contains("5 times in a row"), "{reason}");
+        assert!(!failed.has_upload);
+    }
+}
+
+on_both_backends! {
+    async fn a_panic_fails_only_its_job_and_the_next_job_runs(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let doomed = setup.submit(file()).await;
+        let next = setup.submit(file_of("Next", 10)).await;
+        let worker = setup.worker();
+        let panicked = worker.step_limited(RunLimit { panic_at_batch: Some(1), ..RunLimit::default() }).await.unwrap();
+        assert_eq!(panicked, Step::Ran(JobOutcome::Ended { created: 64, failed: 2, not_imported: 86 }));
+        let job = setup.storage.import_job(doomed).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert!(job.error.as_deref().unwrap().contains("internal error"), "{:?}", job.error);
+        assert!(job.has_result, "the result file says which rows were not imported");
+
+        assert_eq!(worker.step().await.unwrap(), Step::Ran(JobOutcome::Finished { created: 10, failed: 0 }));
+        let after = setup.storage.import_job(next).await.unwrap().unwrap();
+        assert_eq!(after.state, JobState::Finished);
+    }
+}
+
+fn file_of(prefix: &str, count: usize) -> Vec<u8> {
+    xlsx(&agents(prefix, count))
 }
 
 #[tokio::test]
 async fn two_runners_racing_for_one_job_run_it_once() {
-    let (storage, config, group, _dir) = setup(Backend::Sqlite).await.unwrap();
-    let job = pipeline::submit(
-        &storage,
-        &config.limits,
-        group,
-        "test",
-        "resume.xlsx",
-        file(),
-    )
-    .await
-    .unwrap()
-    .job_id;
-    let a = Worker::new(storage.clone(), config.clone());
-    let b = Worker::new(storage.clone(), config.clone());
+    let setup = setup(Backend::Sqlite).await.unwrap();
+    let job = setup.submit(file()).await;
+    let (a, b) = (setup.worker(), setup.worker());
     let (first, second) = tokio::join!(a.step(), b.step());
     let steps = [first.unwrap(), second.unwrap()];
     assert_eq!(
@@ -141,5 +295,5 @@ async fn two_runners_racing_for_one_job_run_it_once() {
         1,
         "{steps:?}"
     );
-    assert_exactly_once(&storage, job, group).await;
+    assert_exactly_once(&setup, job).await;
 }

@@ -1398,7 +1398,7 @@ on_both_backends! {
         }
         for (job, _) in &jobs {
             let stored = app.storage.import_job(*job).await.unwrap().unwrap();
-            assert!(!stored.has_upload(), "the upload of job {job} is erased");
+            assert!(!stored.has_upload, "the upload of job {job} is erased");
         }
         // Nor in SQLite's files, where an erased value lives on in the write-ahead log or a
         // freed page until it is overwritten (the job ends just before this is checked).

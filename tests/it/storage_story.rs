@@ -5,12 +5,12 @@ use crate::common::{Backend, fresh_database};
 use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{
-        AgentUpdate, NewAdmin, NewAgent, NewImportRow, PendingAgent, SessionKind, Storage,
-        StorageError,
+        AgentUpdate, BatchWritten, JobPhase, JobState, NewAdmin, NewAgent, NewImportRow,
+        OutcomeKind, PendingAgent, SessionKind, Storage, StorageError, StoredOutcome,
     },
 };
 
-async fn open(backend: Backend) -> Option<(Storage, Option<tempfile::TempDir>)> {
+async fn open(backend: Backend) -> Option<(Storage, String, Option<tempfile::TempDir>)> {
     let (url, dir) = fresh_database(backend).await?;
     let storage = Storage::connect(&url).await.expect("connect");
     storage.migrate().await.expect("migrate");
@@ -18,7 +18,7 @@ async fn open(backend: Backend) -> Option<(Storage, Option<tempfile::TempDir>)> 
         .migrate()
         .await
         .expect("migrating twice is harmless");
-    Some((storage, dir))
+    Some((storage, url, dir))
 }
 
 fn email(text: &str) -> Email {
@@ -27,7 +27,7 @@ fn email(text: &str) -> Email {
 
 on_both_backends! {
     async fn storage_story(backend) {
-        let Some((storage, _dir)) = open(backend).await else { return };
+        let Some((storage, url, _dir)) = open(backend).await else { return };
         storage.ping().await.unwrap();
 
         // Administrators: unique email without case.
@@ -88,42 +88,68 @@ on_both_backends! {
         assert_eq!(storage.delete_expired_sessions(1_001, 0).await.unwrap(), 1);
 
         // Import jobs: one claim at a time; the lease decides; a batch applies exactly once.
+        let error = |message: &str| StoredOutcome { kind: OutcomeKind::Error, message: message.into() };
         let job = storage.enqueue_import(tier1, "Maria", "agents.xlsx", b"file").await.unwrap();
         let claimed = storage.claim_job("worker-a", 60, None).await.unwrap().expect("a queued job is claimed");
-        assert_eq!((claimed.id, claimed.attempts, claimed.upload.as_deref()), (job, 1, Some(&b"file"[..])));
+        assert_eq!((claimed.id, claimed.stalled_attempts, claimed.upload.as_deref()), (job, 1, Some(&b"file"[..])));
         assert!(storage.claim_job("worker-b", 60, None).await.unwrap().is_none(), "held by worker-a");
+        assert!(storage.set_phase(job, "worker-a", JobPhase::Checking).await.unwrap());
+        assert!(!storage.set_phase(job, "worker-b", JobPhase::Checking).await.unwrap(), "not the owner");
         let rows = [
             NewImportRow { row_no: 2, outcome: None },
-            NewImportRow { row_no: 3, outcome: Some("Error: bad".into()) },
+            NewImportRow { row_no: 3, outcome: Some(error("bad")) },
             NewImportRow { row_no: 4, outcome: None },
+            NewImportRow { row_no: 5, outcome: None },
         ];
         assert!(!storage.record_validation(job, "worker-b", &rows).await.unwrap(), "not the owner");
         assert!(storage.record_validation(job, "worker-a", &rows).await.unwrap());
-        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![2, 4]);
+        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![2, 4, 5]);
+        let running = storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!((running.state, running.phase, running.total_rows), (JobState::Running, Some(JobPhase::Checking), Some(4)));
         let batch = [
             PendingAgent { row_no: 2, name: "Bob".into(), email: email("bob@example.com"), password_hash: "h".into() },
             PendingAgent { row_no: 4, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: "h".into() },
         ];
-        assert_eq!(storage.apply_batch(job, "worker-b", 60, tier1, &batch).await.unwrap(), None, "a stranger writes nothing");
-        assert_eq!(storage.apply_batch(job, "worker-a", 60, tier1, &batch).await.unwrap(), Some((1, 1)));
-        assert!(storage.pending_rows(job).await.unwrap().is_empty());
+        let taken = error("taken");
+        assert_eq!(storage.apply_batch(job, "worker-b", 60, tier1, &batch, &taken).await.unwrap(), None, "a stranger writes nothing");
+        assert_eq!(storage.apply_batch(job, "worker-a", 60, tier1, &batch, &taken).await.unwrap(), Some(BatchWritten { created: 1, taken: 1 }));
+        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![5]);
         let outcomes = storage.row_outcomes(job).await.unwrap();
-        assert_eq!(outcomes[0], (2, Some("Success".into())));
-        assert!(outcomes[2].1.as_deref().unwrap().contains("already exists"));
+        assert_eq!(outcomes[0], (2, Some(StoredOutcome { kind: OutcomeKind::Success, message: String::new() })));
+        assert_eq!(outcomes[2], (4, Some(taken.clone())));
+        assert_eq!(storage.row_errors(job, 10).await.unwrap(), vec![(3, error("bad")), (4, taken)]);
+
+        // A graceful stop gives the job back at once, and its attempt does not count as stalled.
+        assert!(storage.release_job(job, "worker-a").await.unwrap());
+        let resumed = storage.claim_job("worker-b", 60, None).await.unwrap().expect("a released job is taken at once");
+        assert_eq!(resumed.stalled_attempts, 1, "progress reset the count; the stop gave its attempt back");
+        assert!(!storage.renew_lease(job, "worker-a", 60).await.unwrap(), "worker-a has let it go");
 
         // Another process takes over only once the lease has run out.
-        assert!(storage.renew_lease(job, "worker-a", -10).await.unwrap());
-        let taken = storage.claim_job("worker-b", 60, None).await.unwrap().expect("expired lease is taken over");
-        assert_eq!(taken.attempts, 2);
-        assert!(!storage.renew_lease(job, "worker-a", 60).await.unwrap(), "worker-a has lost it");
-        assert!(!storage.finish_job(job, "worker-a", b"result", 60).await.unwrap());
-        assert!(storage.finish_job(job, "worker-b", b"result", 60).await.unwrap());
-        let finished = storage.import_job(job).await.unwrap().unwrap();
-        assert_eq!((finished.created_count, finished.failed_count, finished.done_rows), (1, 2, 3));
-        assert!(finished.has_result());
+        assert!(storage.renew_lease(job, "worker-b", -10).await.unwrap());
+        let taken_over = storage.claim_job("worker-c", 60, None).await.unwrap().expect("expired lease is taken over");
+        assert_eq!(taken_over.stalled_attempts, 2, "no progress since the last claim");
+        assert!(!storage.finish_job(job, "worker-b", b"result", 60, None).await.unwrap());
+
+        // Rows not reached get an outcome all at once; the job ends with its result file.
+        let unreached = StoredOutcome { kind: OutcomeKind::NotImported, message: "stopped".into() };
+        assert!(!storage.settle_pending_rows(job, "worker-b", &unreached).await.unwrap(), "not the owner");
+        assert!(storage.settle_pending_rows(job, "worker-c", &unreached).await.unwrap());
+        assert!(storage.pending_rows(job).await.unwrap().is_empty());
+        assert!(storage.finish_job(job, "worker-c", b"result", 60, Some("ended early")).await.unwrap());
+        let ended = storage.import_job(job).await.unwrap().unwrap();
+        assert_eq!((ended.created_count, ended.failed_count, ended.not_imported_count, ended.done_rows), (1, 2, 1, 4));
+        assert_eq!((ended.state, ended.error.as_deref(), ended.phase), (JobState::Failed, Some("ended early"), None));
+        assert!(ended.has_result && !ended.has_upload);
         assert_eq!(storage.import_result(job).await.unwrap().as_deref(), Some(&b"result"[..]));
-        let erased = storage.claim_job("worker-c", 60, Some(job)).await.unwrap();
-        assert!(erased.is_none(), "a finished job is never claimed again");
+        let erased = storage.claim_job("worker-d", 60, Some(job)).await.unwrap();
+        assert!(erased.is_none(), "an ended job is never claimed again");
+
+        // A state this version does not know is an error, never taken for "failed".
+        let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+        sqlx::query("UPDATE import_jobs SET state = 'paused' WHERE id = $1").bind(job).execute(&mut raw).await.unwrap();
+        assert!(matches!(storage.import_job(job).await, Err(StorageError::Unknown { column: "import_jobs.state", .. })));
+        sqlx::query("UPDATE import_jobs SET state = 'failed' WHERE id = $1").bind(job).execute(&mut raw).await.unwrap();
         assert_eq!(storage.group_imports(tier1, 10).await.unwrap().len(), 1);
     }
 }

@@ -1,0 +1,147 @@
+//! How a job ends, whatever happened on the way: every row gets an outcome, and a job that got
+//! past its validation always leaves a result file.
+
+use std::collections::HashMap;
+
+use super::{JobOutcome, RunSettings};
+use crate::{
+    domain::Id,
+    import::{Columns, FileError, Limits, RowOutcome, Sheet, outcome_sheet, report, sheet},
+    storage::{Storage, StorageError, StoredOutcome},
+    telemetry::spawn_blocking_with_tracing,
+};
+
+pub(super) fn read(upload: &[u8], limits: &Limits) -> Result<(Sheet, Columns), FileError> {
+    let sheet = sheet::read(upload, limits)?;
+    let columns = Columns::find(&sheet.header)?;
+    Ok((sheet, columns))
+}
+
+/// Ends a job that reached its last row: any row still without an outcome (none, normally)
+/// says it was not imported, then the result file is written.
+pub(super) async fn finish(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    upload: Vec<u8>,
+) -> Result<JobOutcome, StorageError> {
+    let unreached = RowOutcome::NotImported(
+        "the import ended before reaching this row; upload it again".to_owned(),
+    );
+    if !storage
+        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
+        .await?
+    {
+        return Ok(JobOutcome::Interrupted);
+    }
+    write_result(storage, settings, owner, job_id, Some(upload), None).await
+}
+
+/// Ends a job before its last row. Rows not reached say `Not imported: <why>`; a job that never
+/// got through reading its file has no rows and fails with the reason alone.
+pub(super) async fn give_up(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    validated: bool,
+    upload: Option<Vec<u8>>,
+    why: &str,
+) -> Result<JobOutcome, StorageError> {
+    tracing::warn!(job_id, why, "import given up");
+    if !validated {
+        let reason = format!(
+            "The import was given up before its rows were checked: {why}. Check that the file opens in a spreadsheet program, then upload it again."
+        );
+        storage.fail_job(job_id, owner, &reason).await?;
+        return Ok(JobOutcome::Failed);
+    }
+    let unreached = RowOutcome::NotImported(format!("{why}; upload this row again"));
+    if !storage
+        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
+        .await?
+    {
+        return Ok(JobOutcome::Interrupted);
+    }
+    let error = format!(
+        "The import ended before its last row: {why}. The result file says which rows were not imported."
+    );
+    write_result(storage, settings, owner, job_id, upload, Some(error)).await
+}
+
+/// Gives up a job this process holds, from what storage has of it (after its run panicked).
+pub async fn give_up_held(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    why: &str,
+) -> Result<JobOutcome, StorageError> {
+    let Some(job) = storage.held_job(job_id, owner).await? else {
+        return Ok(JobOutcome::Interrupted);
+    };
+    let validated = job.total_rows.is_some();
+    give_up(storage, settings, owner, job_id, validated, job.upload, why).await
+}
+
+/// Writes the result file from the upload and the stored outcomes, then ends the job. Without a
+/// readable upload the result lists each row's number and outcome.
+async fn write_result(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    upload: Option<Vec<u8>>,
+    error: Option<String>,
+) -> Result<JobOutcome, StorageError> {
+    let outcomes: HashMap<u32, RowOutcome> = storage
+        .row_outcomes(job_id)
+        .await?
+        .into_iter()
+        .filter_map(|(row_no, outcome)| Some((u32::try_from(row_no).ok()?, outcome?.into())))
+        .collect();
+    let count = |wanted: fn(&RowOutcome) -> bool| outcomes.values().filter(|o| wanted(o)).count();
+    let created = count(RowOutcome::is_success) as u64;
+    let not_imported = count(|o| matches!(o, RowOutcome::NotImported(_))) as u64;
+    let failed = outcomes.len() as u64 - created - not_imported;
+    let limits = settings.limits.clone();
+    let bytes = spawn_blocking_with_tracing(move || {
+        let cell = |row_no: u32| outcomes.get(&row_no).map(RowOutcome::to_string);
+        match upload.as_deref().map(|upload| read(upload, &limits)) {
+            Some(Ok((sheet, columns))) => report::write_result(&sheet, &columns, &cell),
+            _ => {
+                let mut rows: Vec<u32> = outcomes.keys().copied().collect();
+                rows.sort_unstable();
+                outcome_sheet::write(&rows, &cell)
+            }
+        }
+    })
+    .await;
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(job_id, %error, "writing the result file failed");
+            storage
+                .fail_job(job_id, owner, "The result file could not be written.")
+                .await?;
+            return Ok(JobOutcome::Failed);
+        }
+    };
+    let keep = settings.result_retention.as_secs() as i64;
+    if !storage
+        .finish_job(job_id, owner, &bytes, keep, error.as_deref())
+        .await?
+    {
+        return Ok(JobOutcome::Interrupted);
+    }
+    tracing::info!(job_id, created, failed, not_imported, "import ended");
+    Ok(match error {
+        None => JobOutcome::Finished { created, failed },
+        Some(_) => JobOutcome::Ended {
+            created,
+            failed,
+            not_imported,
+        },
+    })
+}

@@ -1,0 +1,380 @@
+//! The durable import queue: jobs, their leases, their phases and their ends. The rows of a job
+//! are its ledger, in `import_rows`.
+//!
+//! A job is held by one process at a time through a lease (`owner`, `lease_until`), renewed by
+//! a heartbeat while the job works. Every write a holder makes re-checks the lease in its own
+//! statement or transaction, so a process that lost its lease writes nothing.
+
+use super::{Result, Storage, StorageError};
+use crate::domain::Id;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Finished,
+    Failed,
+}
+
+impl JobState {
+    fn parse(text: &str) -> Result<JobState> {
+        Ok(match text {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "finished" => JobState::Finished,
+            "failed" => JobState::Failed,
+            other => return Err(StorageError::unknown("import_jobs.state", other)),
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, JobState::Finished | JobState::Failed)
+    }
+}
+
+/// What a running job is doing, for the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPhase {
+    Reading,
+    Checking,
+    Creating,
+    Writing,
+}
+
+impl JobPhase {
+    fn parse(text: &str) -> Result<JobPhase> {
+        Ok(match text {
+            "reading" => JobPhase::Reading,
+            "checking" => JobPhase::Checking,
+            "creating" => JobPhase::Creating,
+            "writing" => JobPhase::Writing,
+            other => return Err(StorageError::unknown("import_jobs.phase", other)),
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            JobPhase::Reading => "reading",
+            JobPhase::Checking => "checking",
+            JobPhase::Creating => "creating",
+            JobPhase::Writing => "writing",
+        }
+    }
+}
+
+/// What the pages and the API show of a job.
+#[derive(Debug, Clone)]
+pub struct ImportJob {
+    pub id: Id,
+    pub group_id: Id,
+    pub submitted_by: String,
+    pub file_name: String,
+    pub state: JobState,
+    /// What a running job is (or was last) doing; None until a process first takes it.
+    pub phase: Option<JobPhase>,
+    pub total_rows: Option<i64>,
+    pub done_rows: i64,
+    pub created_count: i64,
+    pub failed_count: i64,
+    pub not_imported_count: i64,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub result_expires_at: Option<i64>,
+    /// When the current lease ends: a running job whose lease has ended waits for a process
+    /// to take it over (its last one stopped or died).
+    pub lease_until: Option<i64>,
+    pub has_result: bool,
+    /// Whether the uploaded file (with its plaintext passwords) is still stored.
+    pub has_upload: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: Id,
+    group_id: Id,
+    submitted_by: String,
+    file_name: String,
+    state: String,
+    phase: Option<String>,
+    total_rows: Option<i64>,
+    done_rows: i64,
+    created_count: i64,
+    failed_count: i64,
+    not_imported_count: i64,
+    error: Option<String>,
+    created_at: i64,
+    finished_at: Option<i64>,
+    result_expires_at: Option<i64>,
+    lease_until: Option<i64>,
+    has_result: i64,
+    has_upload: i64,
+}
+
+impl TryFrom<JobRow> for ImportJob {
+    type Error = StorageError;
+
+    fn try_from(row: JobRow) -> Result<ImportJob> {
+        Ok(ImportJob {
+            id: row.id,
+            group_id: row.group_id,
+            submitted_by: row.submitted_by,
+            file_name: row.file_name,
+            state: JobState::parse(&row.state)?,
+            phase: row.phase.as_deref().map(JobPhase::parse).transpose()?,
+            total_rows: row.total_rows,
+            done_rows: row.done_rows,
+            created_count: row.created_count,
+            failed_count: row.failed_count,
+            not_imported_count: row.not_imported_count,
+            error: row.error,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+            result_expires_at: row.result_expires_at,
+            lease_until: row.lease_until,
+            has_result: row.has_result != 0,
+            has_upload: row.has_upload != 0,
+        })
+    }
+}
+
+/// A job this process now holds the lease of, with the uploaded file to work from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: Id,
+    pub group_id: Id,
+    pub file_name: String,
+    pub upload: Option<Vec<u8>>,
+    pub total_rows: Option<i64>,
+    /// Attempts in a row, this one included, that wrote no new row outcome.
+    pub stalled_attempts: i64,
+}
+
+const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, phase, total_rows, done_rows, \
+     created_count, failed_count, not_imported_count, error, created_at, finished_at, \
+     result_expires_at, lease_until, \
+     CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result, \
+     CASE WHEN upload IS NULL THEN 0 ELSE 1 END AS has_upload";
+
+/// The lease test every holder's write repeats.
+const HELD: &str = "owner = $2 AND state = 'running'";
+
+impl Storage {
+    pub async fn enqueue_import(
+        &self,
+        group_id: Id,
+        submitted_by: &str,
+        file_name: &str,
+        upload: &[u8],
+    ) -> Result<Id> {
+        let (id,): (Id,) = sqlx::query_as(
+            "INSERT INTO import_jobs (group_id, submitted_by, file_name, upload, state, created_at) \
+             VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING id",
+        )
+        .bind(group_id)
+        .bind(submitted_by)
+        .bind(file_name)
+        .bind(upload.to_vec())
+        .bind(self.now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Takes the oldest job that is queued or whose lease ran out. The lease test is repeated in
+    /// the outer WHERE: on PostgreSQL, two processes that picked the same id serialise on the
+    /// row lock, and the second sees the fresh lease and updates nothing.
+    /// `only` restricts the claim to one job (the command line runs the job it queued).
+    pub async fn claim_job(
+        &self,
+        owner: &str,
+        lease_seconds: i64,
+        only: Option<Id>,
+    ) -> Result<Option<ClaimedJob>> {
+        let at = self.now();
+        Ok(sqlx::query_as(
+            "UPDATE import_jobs SET state = 'running', owner = $1, lease_until = $2, \
+                    attempts = attempts + 1, stalled_attempts = stalled_attempts + 1, \
+                    phase = COALESCE(phase, 'reading'), started_at = COALESCE(started_at, $3) \
+             WHERE id = (SELECT id FROM import_jobs \
+                         WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $3) \
+                           AND (id = $4 OR $4 IS NULL) \
+                         ORDER BY id LIMIT 1) \
+               AND state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $3) \
+             RETURNING id, group_id, file_name, upload, total_rows, stalled_attempts",
+        )
+        .bind(owner)
+        .bind(at + lease_seconds)
+        .bind(at)
+        .bind(only)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// A job this process holds, as its claim returned it.
+    pub async fn held_job(&self, job_id: Id, owner: &str) -> Result<Option<ClaimedJob>> {
+        let sql = format!(
+            "SELECT id, group_id, file_name, upload, total_rows, stalled_attempts              FROM import_jobs WHERE id = $1 AND {HELD}"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The heartbeat: extends the lease; false when another process has taken the job over.
+    pub async fn renew_lease(&self, job_id: Id, owner: &str, lease_seconds: i64) -> Result<bool> {
+        let sql = format!("UPDATE import_jobs SET lease_until = $3 WHERE id = $1 AND {HELD}");
+        let updated = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .bind(self.now() + lease_seconds)
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Says what the job is doing now; false when the lease was lost.
+    pub async fn set_phase(&self, job_id: Id, owner: &str, phase: JobPhase) -> Result<bool> {
+        let sql = format!("UPDATE import_jobs SET phase = $3 WHERE id = $1 AND {HELD}");
+        let updated = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .bind(phase.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Gives the job back on a graceful stop, so the next process takes it at once instead of
+    /// after the lease. A stop is not a crash: the attempt does not count as stalled.
+    pub async fn release_job(&self, job_id: Id, owner: &str) -> Result<bool> {
+        let sql = format!(
+            "UPDATE import_jobs SET owner = NULL, lease_until = NULL, \
+                    stalled_attempts = CASE WHEN stalled_attempts > 0 THEN stalled_attempts - 1 ELSE 0 END \
+             WHERE id = $1 AND {HELD}"
+        );
+        let updated = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Ends the job: stores the result file and erases the upload (it holds plaintext
+    /// passwords) in the same statement. `error` says why a job ended before its last row.
+    pub async fn finish_job(
+        &self,
+        job_id: Id,
+        owner: &str,
+        result: &[u8],
+        keep_seconds: i64,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let at = self.now();
+        let sql = format!(
+            "UPDATE import_jobs SET state = CASE WHEN $6 IS NULL THEN 'finished' ELSE 'failed' END, \
+                    error = $6, upload = NULL, result = $3, finished_at = $4, result_expires_at = $5, \
+                    owner = NULL, lease_until = NULL, phase = NULL \
+             WHERE id = $1 AND {HELD}"
+        );
+        let updated = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .bind(result.to_vec())
+            .bind(at)
+            .bind(at + keep_seconds)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        let finished = updated.rows_affected() == 1;
+        if finished {
+            self.forget_erased().await;
+        }
+        Ok(finished)
+    }
+
+    /// Ends the job as failed with no result file (the whole file was unusable, or it never
+    /// got past reading); the upload is erased too.
+    pub async fn fail_job(&self, job_id: Id, owner: &str, reason: &str) -> Result<()> {
+        let sql = format!(
+            "UPDATE import_jobs SET state = 'failed', upload = NULL, error = $3, finished_at = $4, \
+                    owner = NULL, lease_until = NULL, phase = NULL \
+             WHERE id = $1 AND {HELD}"
+        );
+        sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .bind(reason)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+        self.forget_erased().await;
+        Ok(())
+    }
+
+    pub async fn import_job(&self, id: Id) -> Result<Option<ImportJob>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
+        sqlx::query_as::<_, JobRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(ImportJob::try_from)
+            .transpose()
+    }
+
+    /// A group's imports, newest first.
+    pub async fn group_imports(&self, group_id: Id, limit: i64) -> Result<Vec<ImportJob>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE group_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        sqlx::query_as::<_, JobRow>(&sql)
+            .bind(group_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(ImportJob::try_from)
+            .collect()
+    }
+
+    /// How many unfinished imports, of any group, will run before this queued one.
+    pub async fn imports_ahead(&self, job_id: Id) -> Result<i64> {
+        let (ahead,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM import_jobs WHERE id < $1 AND state IN ('queued', 'running')",
+        )
+        .bind(job_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ahead)
+    }
+
+    pub async fn import_result(&self, id: Id) -> Result<Option<Vec<u8>>> {
+        let found: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT result FROM import_jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.and_then(|(result,)| result))
+    }
+
+    /// Housekeeping: result files past their retention are dropped; the job's counts stay.
+    pub async fn expire_results(&self) -> Result<u64> {
+        let updated = sqlx::query("UPDATE import_jobs SET result = NULL WHERE result IS NOT NULL AND result_expires_at < $1")
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+        Ok(updated.rows_affected())
+    }
+}
