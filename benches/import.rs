@@ -140,12 +140,10 @@ async fn errors_known(storage: &Storage, config: &Config, group: i64) {
     let worker = Worker::new(storage.clone(), config.clone());
     // Zero batches: the job validates every row, records every outcome it can know, and stops.
     worker
-        .step_limited(
-            RunLimit {
-                max_batches: Some(0),
-            },
-            &|_, _| {},
-        )
+        .step_limited(RunLimit {
+            max_batches: Some(0),
+            ..RunLimit::default()
+        })
         .await
         .unwrap();
     let known = start.elapsed().as_secs_f64();
