@@ -1,14 +1,24 @@
 //! Logging setup and the helper that moves CPU-heavy work off the async runtime.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt};
 
+use crate::config::Command;
+
 /// Logs go to standard error so that commands like `roster export` keep standard output clean.
-pub fn init() {
-    let filter = EnvFilter::try_from_env("ROSTER_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+/// The server logs at `info`; the other commands only warnings, since what they have to say
+/// they print. `ROSTER_LOG` overrides both. Colours only on a terminal.
+pub fn init(command: Option<&Command>) {
+    let default = match command {
+        None | Some(Command::Serve) => "info,sqlx=warn,tower_http=info",
+        Some(_) => "warn,sqlx=warn",
+    };
+    let filter = EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 mod admin_center;
 mod browser;
+mod crash_restart;
 mod import;
 mod import_flow;
 mod import_jobs;

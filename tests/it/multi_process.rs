@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::process::{free_port, roster};
 use crate::common::sheets::{agents, read_result, xlsx};
 use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, browser, extract_csrf, shout};
 use reqwest::StatusCode;
@@ -25,33 +26,6 @@ impl Drop for Cluster {
         let _ = self.script.kill();
         let _ = self.script.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn roster(database_url: &str, args: &[&str], stdin: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "roster {args:?}");
 }
 
 async fn owner_pid(database_url: &str, job: i64) -> Option<(u32, i64)> {

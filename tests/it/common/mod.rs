@@ -3,6 +3,7 @@
 // The benchmarks include these helpers too and use only some of them.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod sheets;
 pub mod webdriver;
 
@@ -37,6 +38,8 @@ pub fn shout(message: &str) {
 
 /// A fresh database URL for one test, or None (said loudly) when PostgreSQL is not configured.
 pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    // Tests also open connections of their own to look at what the server wrote.
+    sqlx::any::install_default_drivers();
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
