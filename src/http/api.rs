@@ -14,7 +14,8 @@ use super::{
     AppState,
     auth::{ApiAdmin, ClientAddress, password_matches, start_session},
     error::{ApiResult, AppError},
-    imports::{ImportView, result_download, visible_job},
+    import_view::{ImportView, Moment},
+    imports::{result_download, visible_job},
     session::MaybeSession,
     upload::read_file_field,
 };
@@ -123,6 +124,7 @@ pub struct ImportJson {
     done_rows: i64,
     created: i64,
     failed: i64,
+    not_imported: i64,
     percent: i64,
     progress_text: String,
     summary: Option<String>,
@@ -131,8 +133,7 @@ pub struct ImportJson {
 }
 
 impl ImportJson {
-    fn new(job: &ImportJob) -> ImportJson {
-        let view = ImportView::new(job);
+    fn new(view: ImportView, job: &ImportJob) -> ImportJson {
         ImportJson {
             id: job.id,
             group_id: job.group_id,
@@ -144,7 +145,8 @@ impl ImportJson {
             failed: job.failed_count,
             percent: view.percent,
             progress_text: view.progress_text,
-            summary: (view.state == "finished").then_some(view.summary),
+            not_imported: job.not_imported_count,
+            summary: (!view.running && !view.failed_state).then_some(view.summary),
             error: job.error.clone(),
             result_url: view
                 .has_result
@@ -162,7 +164,12 @@ async fn group_imports(
         return Err(AppError::NotFound.into());
     }
     let jobs = state.storage.group_imports(group_id, 100).await?;
-    Ok(Json(jobs.iter().map(ImportJson::new).collect()))
+    let at = Moment::of(&state);
+    Ok(Json(
+        jobs.iter()
+            .map(|job| ImportJson::new(ImportView::new(job, at), job))
+            .collect(),
+    ))
 }
 
 /// `multipart/form-data` with a `file` field. Answers 202 with the job at once; a file
@@ -195,7 +202,8 @@ async fn upload(
         .import_job(submitted.job_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((StatusCode::ACCEPTED, Json(ImportJson::new(&job))).into_response())
+    let view = ImportView::latest(&state, &job).await?;
+    Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())
 }
 
 async fn status(
@@ -204,7 +212,8 @@ async fn status(
     Path(job_id): Path<Id>,
 ) -> ApiResult<Json<ImportJson>> {
     let job = visible_job(&state, &user, job_id).await?;
-    Ok(Json(ImportJson::new(&job)))
+    let view = ImportView::latest(&state, &job).await?;
+    Ok(Json(ImportJson::new(view, &job)))
 }
 
 async fn result(

@@ -17,7 +17,7 @@ use super::{
     },
     error::{AppError, AppResult},
     forms::{FieldErrors, optional_id, ticked},
-    imports::ImportView,
+    import_view::{ImportView, Moment},
 };
 use crate::import::RowOutcome;
 use crate::{
@@ -128,7 +128,12 @@ async fn group_page(
     });
     let selected_parent = optional_id(&form.parent_id).ok().flatten();
     let imports = state.storage.group_imports(id, HISTORY_LENGTH).await?;
-    let history: Vec<ImportView> = imports.iter().map(ImportView::new).collect();
+    let at = Moment::of(state);
+    let history: Vec<ImportView> = imports.iter().map(|job| ImportView::new(job, at)).collect();
+    let latest = match imports.first() {
+        Some(job) => Some(ImportView::latest(state, job).await?),
+        None => None,
+    };
     let row_errors = match imports.first() {
         Some(job) if !job.state.is_done() && job.failed_count > 0 => state
             .storage
@@ -169,7 +174,7 @@ async fn group_page(
             parent_id: id.to_string(),
             ..new_group
         },
-        latest: history.first().cloned(),
+        latest,
         row_errors,
         more_errors,
         history,

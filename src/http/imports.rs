@@ -13,87 +13,15 @@ use super::{
     auth::AdminUser,
     center::{Chrome, Selection, TreeItem, TreeView},
     error::{AppError, AppResult},
-    forms::datetime,
     upload::{attachment, read_file_field, result_file_name},
 };
 use crate::{
     domain::Id,
     import::{pipeline, template},
-    storage::{ImportJob, JobState},
+    storage::ImportJob,
 };
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// A job as the notification bar, the history and the API show it.
-#[derive(Debug, Clone)]
-pub struct ImportView {
-    pub id: Id,
-    pub group_id: Id,
-    pub file_name: String,
-    pub submitted_by: String,
-    pub created_at: String,
-    pub state: &'static str,
-    pub running: bool,
-    pub failed_state: bool,
-    pub total_for_bar: i64,
-    pub done: i64,
-    pub created: i64,
-    pub failed: i64,
-    pub percent: i64,
-    pub progress_text: String,
-    pub summary: String,
-    pub error: Option<String>,
-    pub has_result: bool,
-}
-
-fn plural(count: i64, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
-}
-
-impl ImportView {
-    pub fn new(job: &ImportJob) -> ImportView {
-        let state = job.state;
-        let total = job.total_rows.unwrap_or(0);
-        let percent = if total > 0 {
-            job.done_rows * 100 / total
-        } else {
-            0
-        };
-        let progress_text = match job.total_rows {
-            None => "Reading the file…".to_owned(),
-            Some(total) => format!(
-                "{} of {} rows done, {} so far",
-                job.done_rows,
-                total,
-                plural(job.failed_count, "error", "errors")
-            ),
-        };
-        ImportView {
-            id: job.id,
-            group_id: job.group_id,
-            file_name: job.file_name.clone(),
-            submitted_by: job.submitted_by.clone(),
-            created_at: datetime(job.created_at),
-            state: state.as_str(),
-            running: !state.is_done(),
-            failed_state: state == JobState::Failed,
-            total_for_bar: total.max(1),
-            done: job.done_rows,
-            created: job.created_count,
-            failed: job.failed_count,
-            percent,
-            progress_text,
-            summary: format!(
-                "Import of {} finished: {} created, {} failed",
-                job.file_name,
-                plural(job.created_count, "agent", "agents"),
-                job.failed_count
-            ),
-            error: job.error.clone(),
-            has_result: job.has_result,
-        }
-    }
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/import.html")]

@@ -11,6 +11,7 @@ pub mod error;
 mod forms;
 mod groups;
 mod health;
+mod import_view;
 mod imports;
 mod login;
 pub mod session;

@@ -7,7 +7,7 @@ use super::{JobOutcome, RunSettings};
 use crate::{
     domain::Id,
     import::{Columns, FileError, Limits, RowOutcome, Sheet, outcome_sheet, report, sheet},
-    storage::{Storage, StorageError, StoredOutcome},
+    storage::{JobPhase, Storage, StorageError, StoredOutcome},
     telemetry::spawn_blocking_with_tracing,
 };
 
@@ -95,6 +95,9 @@ async fn write_result(
     upload: Option<Vec<u8>>,
     error: Option<String>,
 ) -> Result<JobOutcome, StorageError> {
+    if !storage.set_phase(job_id, owner, JobPhase::Writing).await? {
+        return Ok(JobOutcome::Interrupted);
+    }
     let outcomes: HashMap<u32, RowOutcome> = storage
         .row_outcomes(job_id)
         .await?

@@ -35,7 +35,7 @@ pub async fn check_file(bytes: Vec<u8>, limits: Limits) -> Result<(Vec<u8>, usiz
 
 /// Checks the file and queues its job. The stored file holds plaintext passwords until the job
 /// ends.
-#[tracing::instrument(skip_all, fields(group_id, file_name))]
+#[tracing::instrument(skip_all, fields(group_id = group_id, file_name = file_name))]
 pub async fn submit(
     storage: &Storage,
     limits: &Limits,
