@@ -19,6 +19,8 @@ mod xlsx_reader;
 mod xml_scan;
 
 #[cfg(test)]
+mod peak_memory;
+#[cfg(test)]
 mod real_world;
 #[cfg(test)]
 mod test_support;
