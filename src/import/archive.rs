@@ -147,7 +147,7 @@ fn scan_entry<R: Read>(entry: R, name: &str, budget: u64) -> Result<u64, FileErr
     let mut reader = BufReader::with_capacity(64 * 1024, entry);
     let held = xml_scan::scan_part(&mut reader, name, budget)?;
     // Whatever the XML scan did not need is still inflated, so every byte is counted.
-    io::copy(&mut reader, &mut io::sink()).map_err(|e| io_error(&e, name))?;
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| FileError::unreadable_part(name, &e))?;
     Ok(held)
 }
 
@@ -169,11 +169,7 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-pub(super) fn io_error(e: &io::Error, name: &str) -> FileError {
-    FileError::Corrupt(format!("part {name} cannot be unpacked: {e}"))
-}
-
-pub(super) fn zip_error(e: ZipError) -> FileError {
+fn zip_error(e: ZipError) -> FileError {
     match e {
         ZipError::InvalidPassword => FileError::PasswordProtected,
         ZipError::UnsupportedArchive(msg) if msg == ZipError::PASSWORD_REQUIRED => {
@@ -186,8 +182,7 @@ pub(super) fn zip_error(e: ZipError) -> FileError {
 #[cfg(test)]
 mod tests {
     use super::super::peak_memory::growth_alone;
-    use super::super::sheet;
-    use super::super::test_support::{bomb, patch_entry, read, xlsx_with, zip_of};
+    use super::super::test_support::{bomb, patch_entry, read, read_with, xlsx_with, zip_of};
     use super::*;
 
     fn check(bytes: &[u8]) -> Result<(), FileError> {
@@ -354,7 +349,7 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            sheet::read(&xlsx_with(&[]), &limits),
+            read_with(&xlsx_with(&[]), &limits),
             Err(FileError::TooLarge { limit: 100 })
         );
         assert_eq!(read(b""), Err(FileError::Empty));

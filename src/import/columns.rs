@@ -1,7 +1,7 @@
 //! Finding the Name, Email and Password columns by their header, in any order.
 
+use super::cell::Cell;
 use super::error::FileError;
-use super::sheet::Cell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Columns {

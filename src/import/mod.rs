@@ -5,6 +5,7 @@
 //! the command line all call.
 
 pub mod archive;
+mod cell;
 pub mod columns;
 mod csv_reader;
 pub mod detect;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod limits;
 pub mod pipeline;
 pub mod report;
+mod rows;
 pub mod sheet;
 pub mod template;
 pub mod validate;
@@ -25,8 +27,8 @@ mod real_world;
 #[cfg(test)]
 mod test_support;
 
+pub use cell::{Cell, Row, Sheet};
 pub use columns::Columns;
 pub use error::FileError;
 pub use limits::Limits;
 pub use pipeline::{JobOutcome, RunLimit, Submitted};
-pub use sheet::{Cell, Row, Sheet};

@@ -2,8 +2,8 @@
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
+use super::cell::{Cell, Sheet};
 use super::columns::Columns;
-use super::sheet::{Cell, Sheet};
 
 const MASK: &str = "********";
 /// Excel's limit for one cell, in UTF-16 units; rust_xlsxwriter refuses longer text, and a
