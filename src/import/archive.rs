@@ -29,13 +29,9 @@ use super::xml_scan;
 
 pub(super) type Zip<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
-/// Runs every check of this module on an archive already known to be a zip.
-pub fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
-    inspect(bytes, limits).map(|_| ())
-}
-
-/// [`check_archive`], answering what calamine will hold for the shared strings and styles
-/// (bytes, estimated from the XML): the sheet's memory budget is spent from there on.
+/// Runs every check of this module on an archive already known to be a zip, answering what
+/// calamine will hold for the shared strings and styles (bytes, estimated from the XML): the
+/// sheet's memory budget is spent from there on.
 pub(super) fn inspect(bytes: &[u8], limits: &Limits) -> Result<u64, FileError> {
     let mut zip = open(bytes, limits.max_archive_entries)?;
     let inflated = Counter::new(0u64);
@@ -184,6 +180,10 @@ mod tests {
     use super::super::peak_memory::growth_alone;
     use super::super::test_support::{bomb, patch_entry, read, read_with, xlsx_with, zip_of};
     use super::*;
+
+    fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
+        inspect(bytes, limits).map(|_| ())
+    }
 
     fn check(bytes: &[u8]) -> Result<(), FileError> {
         check_archive(bytes, &Limits::default())

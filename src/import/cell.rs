@@ -16,7 +16,7 @@ pub enum Cell {
 
 impl Cell {
     /// The value as the user typed it; `None` for an empty cell.
-    pub fn display(&self) -> Option<String> {
+    pub(crate) fn display(&self) -> Option<String> {
         match self {
             Cell::Empty => None,
             Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => Some(s.clone()),
@@ -27,7 +27,7 @@ impl Cell {
     }
 
     /// Empty, or text of only whitespace: such a cell does not make a row count.
-    pub fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
             Cell::Text(s) => s.trim().is_empty(),

@@ -1,6 +1,6 @@
 //! The first visible worksheet of an .xlsx, streamed cell by cell.
 //!
-//! Only after `archive::check_archive` passed: calamine trusts what the file declares.
+//! Only after `archive::inspect` passed: calamine trusts what the file declares.
 //! `worksheet_range` is never used, since it allocates a dense grid spanning the cells
 //! present; the streaming reader holds one cell at a time (plus the shared strings).
 
