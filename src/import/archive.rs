@@ -14,7 +14,7 @@
 //!   are streamed, never kept. calamine can never inflate more than was counted here.
 //! - XML: every part is parsed with the same quick-xml calamine uses; what is checked in it
 //!   (lengths of texts and tags, DOCTYPE/ENTITY, `sst uniqueCount` and the strings' memory,
-//!   record counts, cell references) is listed in `xml_scan.rs`.
+//!   record counts, cell references) is listed in `xml_scan/mod.rs`.
 //! - Encrypted zip entries are reported as a password-protected file.
 
 use std::cell::Cell as Counter;

@@ -5,6 +5,7 @@
 //! by what ran beside it. Started again with the test's exact name, the binary runs that test
 //! and nothing else.
 
+use std::io::Write;
 use std::process::Command;
 
 /// Set in the copy that runs the test, to the test's name.
@@ -34,8 +35,6 @@ pub(super) fn run(module: &str, test: &str, work: impl FnOnce()) {
         .expect("the test binary starts again");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // What the copy reported (the measurements, a skipped backend) is this test's to show.
-    eprint!("{stderr}");
     assert!(
         out.status.success(),
         "{name}, run alone, failed:\n{stdout}\n{stderr}"
@@ -44,4 +43,9 @@ pub(super) fn run(module: &str, test: &str, work: impl FnOnce()) {
         stdout.contains(&format!("{DONE}{name}")),
         "{name}, run alone, did not run to the end:\n{stdout}\n{stderr}"
     );
+    // What the copy shouted (the measurements, a skipped backend) is this test's to show, around
+    // the harness's capture as `common::shout` does.
+    if let Some(at) = stderr.find("\n!!! ") {
+        let _ = std::io::stderr().write_all(stderr[at..].as_bytes());
+    }
 }
