@@ -62,9 +62,9 @@ write(parts, "hostile-sst-count.txt", sep.join([SHEET, SST.replace('uniqueCount=
 write(parts, "hostile-shared-formula.txt", SHEET.replace('si="0"/>', 'si="4000000000"/>'))
 write(parts, "hostile-laughs.txt", sep.join([SHEET, LAUGHS + SST.split("?>", 1)[1]]))
 
-# Files written by Excel and LibreOffice, from /work/shared/fixtures/real-world (calamine: MIT,
+# Files written by Excel and LibreOffice, from tests/fixtures/real-world (calamine: MIT,
 # excelize: BSD-3-Clause; see SOURCES.md there).
-real = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "fixtures", "real-world")
+real = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "real-world")
 for name in ["calamine__richtext-namespaced.xlsx", "excelize__MergeCell.xlsx", "calamine__errors.xlsx",
              "excelize__BadWorkbook.xlsx", "calamine__issue_594_dos.ods", "calamine__date_1904.xlsx"]:
     path = os.path.join(real, name)

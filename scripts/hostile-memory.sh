@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peak memory of a real `roster serve` (release build, SQLite in a temporary data directory)
-# while it receives each hostile file of tests/security_files.rs through the web form, signed
+# while it receives each hostile file of tests/it/security_files/ through the web form, signed
 # in as a master administrator. A measurement to read, not a test: it prints one line per file.
 #   scripts/hostile-memory.sh [PORT]          (default port 18080; needs curl and python3)
 # Each file goes to a fresh server (memory one upload frees stays in the process and would hide
@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 echo "building (release) and writing the hostile files..." >&2
 cargo build --release --quiet
-ROSTER_HOSTILE_DIR="$work/files" cargo test --quiet --test security_files write_hostile_files -- --ignored >/dev/null 2>&1
+ROSTER_HOSTILE_DIR="$work/files" cargo test --quiet --test it security_files::write_hostile_files -- --exact --ignored >/dev/null 2>&1
 
 export ROSTER_DATA_DIR="$work/data" ROSTER_BIND="127.0.0.1:$port" ROSTER_LOG=warn
 unset DATABASE_URL

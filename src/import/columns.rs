@@ -1,13 +1,13 @@
 //! Finding the Name, Email and Password columns by their header, in any order.
 
+use super::cell::Cell;
 use super::error::FileError;
-use super::sheet::Cell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Columns {
-    pub name: usize,
-    pub email: usize,
-    pub password: usize,
+    pub(crate) name: usize,
+    pub(crate) email: usize,
+    pub(crate) password: usize,
 }
 
 const NAMES: [&str; 3] = ["Name", "Email", "Password"];
@@ -15,7 +15,7 @@ const NAMES: [&str; 3] = ["Name", "Email", "Password"];
 impl Columns {
     /// Matches header cells without case and surrounding spaces; a BOM that a CSV editor
     /// glued to the first header is dropped too.
-    pub fn find(header: &[Cell]) -> Result<Columns, FileError> {
+    pub(crate) fn find(header: &[Cell]) -> Result<Columns, FileError> {
         let mut found: [Option<usize>; 3] = [None; 3];
         for (index, cell) in header.iter().enumerate() {
             let Some(text) = cell.display() else { continue };

@@ -1,8 +1,9 @@
 //! A CSV upload as a sheet named "Sheet1", the name Excel gives it when opened.
 
+use super::cell::{Cell, Sheet};
 use super::error::FileError;
 use super::limits::Limits;
-use super::sheet::{Cell, Rows, Sheet};
+use super::rows::Rows;
 
 pub(super) fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -93,7 +94,7 @@ fn csv_error(e: csv::Error) -> FileError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{read, shown, text};
+    use super::super::test_support::{read, read_with, shown, text};
     use super::*;
 
     #[test]
@@ -164,20 +165,14 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            super::super::sheet::read(&bytes, &limits),
+            read_with(&bytes, &limits),
             Err(FileError::TooManyRows { limit: 10 })
         );
         let limits = Limits {
             max_rows: 11,
             ..Limits::default()
         };
-        assert_eq!(
-            super::super::sheet::read(&bytes, &limits)
-                .unwrap()
-                .rows
-                .len(),
-            11
-        );
+        assert_eq!(read_with(&bytes, &limits).unwrap().rows.len(), 11);
     }
 
     #[test]

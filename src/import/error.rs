@@ -118,6 +118,13 @@ pub enum FileError {
     DuplicateColumn { name: &'static str },
 }
 
+impl FileError {
+    /// A part of the archive that could not be inflated or read to its end.
+    pub(crate) fn unreadable_part(name: &str, e: &std::io::Error) -> FileError {
+        FileError::Corrupt(format!("part {name} cannot be unpacked: {e}"))
+    }
+}
+
 fn bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     if n >= MIB {

@@ -1,3 +1,5 @@
+//! The bounds on an uploaded file, and their defaults.
+
 /// Bounds applied to every uploaded file before and while it is read.
 ///
 /// Each one turns a hostile or oversized upload into a clear [`super::error::FileError`]
@@ -20,15 +22,30 @@ pub struct Limits {
     pub max_sheet_bytes: u64,
 }
 
+// The defaults, named so that the settings' own defaults (flags, environment) are these too.
+
+/// [`Limits::max_upload_bytes`]: 10 MB.
+pub(crate) const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+/// [`Limits::max_rows`].
+pub(crate) const DEFAULT_MAX_ROWS: usize = 100_000;
+/// [`Limits::max_unpacked_bytes`]: 256 MB.
+pub(crate) const DEFAULT_MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// [`Limits::max_archive_entries`].
+pub(crate) const DEFAULT_MAX_ARCHIVE_ENTRIES: usize = 1_000;
+/// [`Limits::max_columns`].
+pub(crate) const DEFAULT_MAX_COLUMNS: usize = 256;
+/// [`Limits::max_sheet_bytes`]: 128 MB.
+pub(crate) const DEFAULT_MAX_SHEET_BYTES: u64 = 128 * 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_upload_bytes: 10 * 1024 * 1024,
-            max_rows: 100_000,
-            max_unpacked_bytes: 256 * 1024 * 1024,
-            max_archive_entries: 1_000,
-            max_columns: 256,
-            max_sheet_bytes: 128 * 1024 * 1024,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_rows: DEFAULT_MAX_ROWS,
+            max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            max_archive_entries: DEFAULT_MAX_ARCHIVE_ENTRIES,
+            max_columns: DEFAULT_MAX_COLUMNS,
+            max_sheet_bytes: DEFAULT_MAX_SHEET_BYTES,
         }
     }
 }

@@ -119,7 +119,7 @@ fn special_values_come_through() {
     let dates = std::iter::once(&sheet.header)
         .chain(sheet.rows.iter().map(|r| &r.cells))
         .flatten()
-        .filter(|c| matches!(c, super::sheet::Cell::DateTime(_)))
+        .filter(|c| matches!(c, super::cell::Cell::DateTime(_)))
         .count();
     assert!(dates > 0, "{sheet:?}");
 }

@@ -2,8 +2,8 @@
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
+use super::cell::{Cell, Sheet};
 use super::columns::Columns;
-use super::sheet::{Cell, Sheet};
 
 const MASK: &str = "********";
 /// Excel's limit for one cell, in UTF-16 units; rust_xlsxwriter refuses longer text, and a
@@ -12,7 +12,7 @@ const MAX_TEXT: usize = 32_767;
 
 /// Writes the result workbook. Rows keep their original numbers, so "row 7" in a message
 /// is row 7 here and in the uploaded file.
-pub fn write_result(
+pub(crate) fn write_result(
     sheet: &Sheet,
     columns: &Columns,
     outcome: &dyn Fn(u32) -> Option<String>,

@@ -50,7 +50,7 @@ const INSTRUCTIONS: [(&str, &str); 9] = [
     ),
 ];
 
-pub fn template_xlsx() -> Vec<u8> {
+pub(crate) fn template_xlsx() -> Vec<u8> {
     build().expect("a fixed workbook always builds")
 }
 
@@ -82,7 +82,7 @@ fn build() -> Result<Vec<u8>, XlsxError> {
     workbook.save_to_buffer()
 }
 
-pub fn template_csv() -> Vec<u8> {
+pub(crate) fn template_csv() -> Vec<u8> {
     b"Name,Email,Password\r\n".to_vec()
 }
 

@@ -6,8 +6,10 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::cell::{Cell, Sheet};
+use super::error::FileError;
 use super::limits::Limits;
-use super::sheet::{self, Cell, Sheet};
+use super::sheet;
 
 /// A zip archive holding exactly these entries, deflated.
 pub fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
@@ -57,6 +59,21 @@ pub fn xlsx_with(parts: &[(&str, &str)]) -> Vec<u8> {
     zip_of(&entries)
 }
 
+/// A worksheet holding these rows.
+pub fn sheet_with(rows: &str) -> String {
+    format!("{SHEET_START}<sheetData>{rows}</sheetData></worksheet>")
+}
+
+/// Row 1: Name | Email | Password, as inline strings.
+pub fn header_row() -> String {
+    format!(
+        "<row r=\"1\">{}{}{}</row>",
+        inline("A1", "Name"),
+        inline("B1", "Email"),
+        inline("C1", "Password")
+    )
+}
+
 pub fn inline(at: &str, text: &str) -> String {
     format!("<c r=\"{at}\" t=\"inlineStr\"><is><t>{text}</t></is></c>")
 }
@@ -82,8 +99,13 @@ pub fn xlsx_rows(header: &[&str], rows: &[&[&str]]) -> Vec<u8> {
     })
 }
 
-pub fn read(bytes: &[u8]) -> Result<Sheet, super::error::FileError> {
-    sheet::read(bytes, &Limits::default())
+pub fn read(bytes: &[u8]) -> Result<Sheet, FileError> {
+    read_with(bytes, &Limits::default())
+}
+
+/// [`read`] within other limits.
+pub fn read_with(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
+    sheet::read(bytes, limits)
 }
 
 pub fn text(s: &str) -> Cell {

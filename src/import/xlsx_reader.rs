@@ -1,6 +1,6 @@
 //! The first visible worksheet of an .xlsx, streamed cell by cell.
 //!
-//! Only after `archive::check_archive` passed: calamine trusts what the file declares.
+//! Only after `archive::inspect` passed: calamine trusts what the file declares.
 //! `worksheet_range` is never used, since it allocates a dense grid spanning the cells
 //! present; the streaming reader holds one cell at a time (plus the shared strings).
 
@@ -8,9 +8,10 @@ use std::io::Cursor;
 
 use calamine::{DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
 
+use super::cell::{Cell, Sheet};
 use super::error::FileError;
 use super::limits::Limits;
-use super::sheet::{Cell, Rows, Sheet};
+use super::rows::Rows;
 
 /// `held_by_calamine`: what calamine will hold for the shared strings and styles, as
 /// `archive::inspect` estimated it.
@@ -95,11 +96,11 @@ fn xlsx_error(e: XlsxError) -> FileError {
 mod tests {
     use rust_xlsxwriter::{ExcelDateTime as Date, Format, Formula, Workbook};
 
+    use super::super::cell::Cell;
     use super::super::error::FileError;
     use super::super::limits::Limits;
-    use super::super::sheet::{self, Cell};
     use super::super::test_support::{
-        SHEET_START, inline, read, shown, text, xlsx_from, xlsx_with,
+        SHEET_START, inline, read, read_with, shown, text, xlsx_from, xlsx_with,
     };
 
     #[test]
@@ -234,10 +235,10 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            sheet::read(&bytes, &limits(49)),
+            read_with(&bytes, &limits(49)),
             Err(FileError::TooManyRows { limit: 49 })
         );
-        assert_eq!(sheet::read(&bytes, &limits(50)).unwrap().rows.len(), 50);
+        assert_eq!(read_with(&bytes, &limits(50)).unwrap().rows.len(), 50);
     }
 
     #[test]
