@@ -1,6 +1,7 @@
 -- A row's outcome becomes a code ('success', 'error', 'not_imported') and a message, instead of
 -- the Result cell's text; a job records what it is doing (its phase), how many rows it never
--- reached, and how many attempts in a row made no progress (the limit counts only those).
+-- reached, and how many attempts in a row made no progress (the limit counts only those); the
+-- lifecycle's counts (updated, skipped, kept from an earlier result).
 ALTER TABLE import_rows ADD COLUMN message TEXT;
 UPDATE import_rows SET message = substr(outcome, 8), outcome = 'error' WHERE outcome LIKE 'Error: %';
 UPDATE import_rows SET message = '', outcome = 'success' WHERE outcome = 'Success';
@@ -10,3 +11,6 @@ CREATE INDEX import_rows_outcome ON import_rows (job_id, outcome, row_no);
 ALTER TABLE import_jobs ADD COLUMN phase TEXT;
 ALTER TABLE import_jobs ADD COLUMN not_imported_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN stalled_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_jobs ADD COLUMN updated_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_jobs ADD COLUMN skipped_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_jobs ADD COLUMN kept_count INTEGER NOT NULL DEFAULT 0;

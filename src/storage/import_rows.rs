@@ -14,34 +14,56 @@ use crate::domain::{Email, Id};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeKind {
     Success,
+    Updated,
+    Skipped,
     Error,
     NotImported,
+    Kept,
+    WouldCreate,
+    WouldUpdate,
+    WouldSkip,
 }
 
 impl OutcomeKind {
     fn as_str(self) -> &'static str {
         match self {
             OutcomeKind::Success => "success",
+            OutcomeKind::Updated => "updated",
+            OutcomeKind::Skipped => "skipped",
             OutcomeKind::Error => "error",
             OutcomeKind::NotImported => "not_imported",
+            OutcomeKind::Kept => "kept",
+            OutcomeKind::WouldCreate => "would_create",
+            OutcomeKind::WouldUpdate => "would_update",
+            OutcomeKind::WouldSkip => "would_skip",
         }
     }
 
     fn parse(text: &str) -> Result<OutcomeKind> {
         Ok(match text {
             "success" => OutcomeKind::Success,
+            "updated" => OutcomeKind::Updated,
+            "skipped" => OutcomeKind::Skipped,
             "error" => OutcomeKind::Error,
             "not_imported" => OutcomeKind::NotImported,
+            "kept" => OutcomeKind::Kept,
+            "would_create" => OutcomeKind::WouldCreate,
+            "would_update" => OutcomeKind::WouldUpdate,
+            "would_skip" => OutcomeKind::WouldSkip,
             other => return Err(StorageError::unknown("import_rows.outcome", other)),
         })
     }
 
-    /// The job's counter this kind of outcome adds to.
+    /// The job's counter this kind of outcome adds to. A check counts what would happen as if
+    /// it had: "would create" in `created_count`, and so on.
     fn counter(self) -> &'static str {
         match self {
-            OutcomeKind::Success => "created_count",
+            OutcomeKind::Success | OutcomeKind::WouldCreate => "created_count",
+            OutcomeKind::Updated | OutcomeKind::WouldUpdate => "updated_count",
+            OutcomeKind::Skipped | OutcomeKind::WouldSkip => "skipped_count",
             OutcomeKind::Error => "failed_count",
             OutcomeKind::NotImported => "not_imported_count",
+            OutcomeKind::Kept => "kept_count",
         }
     }
 }

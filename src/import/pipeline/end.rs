@@ -107,7 +107,7 @@ async fn write_result(
     let count = |wanted: fn(&RowOutcome) -> bool| outcomes.values().filter(|o| wanted(o)).count();
     let created = count(RowOutcome::is_success) as u64;
     let not_imported = count(|o| matches!(o, RowOutcome::NotImported(_))) as u64;
-    let failed = outcomes.len() as u64 - created - not_imported;
+    let failed = count(|o| matches!(o, RowOutcome::Error(_))) as u64;
     let limits = settings.limits.clone();
     let bytes = spawn_blocking_with_tracing(move || {
         let cell = |row_no: u32| outcomes.get(&row_no).map(RowOutcome::to_string);
