@@ -14,3 +14,5 @@ ALTER TABLE import_jobs ADD COLUMN stalled_attempts BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN updated_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN skipped_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN kept_count BIGINT NOT NULL DEFAULT 0;
+-- An administrator asked to cancel: the job stops after its batch (state 'cancelled').
+ALTER TABLE import_jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;

@@ -14,3 +14,5 @@ ALTER TABLE import_jobs ADD COLUMN stalled_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN updated_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN skipped_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN kept_count INTEGER NOT NULL DEFAULT 0;
+-- An administrator asked to cancel: the job stops after its batch (state 'cancelled').
+ALTER TABLE import_jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;

@@ -63,8 +63,17 @@ impl ImportView {
         } else {
             0
         };
-        let ended_early = state == JobState::Failed && job.has_result;
-        let summary = if ended_early {
+        let ended_early =
+            (state == JobState::Failed && job.has_result) || state == JobState::Cancelled;
+        let summary = if state == JobState::Cancelled {
+            format!(
+                "Import of {} cancelled: {} created, {} failed, {} not imported",
+                job.file_name,
+                plural(job.created_count, "agent", "agents"),
+                job.failed_count,
+                job.not_imported_count
+            )
+        } else if ended_early {
             format!(
                 "Import of {} ended early: {} created, {} failed, {} not imported",
                 job.file_name,
@@ -120,6 +129,9 @@ impl ImportView {
 }
 
 fn progress_text(job: &ImportJob, at: Moment) -> String {
+    if job.cancel_requested && !job.state.is_done() {
+        return "Cancelling: the import stops after the batch in progress.".to_owned();
+    }
     if job.state == JobState::Queued {
         return "Queued; it starts in a moment.".to_owned();
     }
@@ -183,6 +195,7 @@ mod tests {
             lease_until,
             has_result: false,
             has_upload: true,
+            cancel_requested: false,
         }
     }
 

@@ -5,30 +5,29 @@ use std::{future::Future, time::Duration};
 
 use crate::{domain::Id, storage::Storage};
 
-/// Runs `work`, renewing the lease every third of it. Returns None when the lease was lost to
-/// another process: the work is dropped there, which is safe because every write it would
-/// make re-checks the lease first.
+/// Runs `work`, renewing the lease every third of it. When a renewal finds the lease gone (to
+/// another process, or because the work has just ended the job) renewing stops, and the work
+/// runs on to its end: every write it would make re-checks the lease first, so it notices
+/// itself, writes nothing, and costs at most the batch in flight.
 pub(super) async fn with_heartbeat<F: Future>(
     storage: &Storage,
     job_id: Id,
     owner: &str,
     lease: Duration,
     work: F,
-) -> Option<F::Output> {
+) -> F::Output {
     let every = (lease / 3).max(Duration::from_millis(200));
     let lease_seconds = lease.as_secs() as i64;
     tokio::pin!(work);
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut renewing = true;
     loop {
         tokio::select! {
             biased;
-            output = &mut work => return Some(output),
-            _ = beat.tick() => match storage.renew_lease(job_id, owner, lease_seconds).await {
+            output = &mut work => return output,
+            _ = beat.tick(), if renewing => match storage.renew_lease(job_id, owner, lease_seconds).await {
                 Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(job_id, "import lease lost; another process goes on with it");
-                    return None;
-                }
+                Ok(false) => renewing = false,
                 // The database is briefly away: the work's own writes will tell if the lease
                 // is gone by the time it answers again.
                 Err(error) => tracing::warn!(job_id, %error, "could not renew the import lease"),

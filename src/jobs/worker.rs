@@ -101,9 +101,8 @@ impl Worker {
         // ending the worker: the job is given up with a reason, and the next one runs.
         let guarded = AssertUnwindSafe(run).catch_unwind();
         match with_heartbeat(&self.storage, job_id, &self.owner, lease, guarded).await {
-            None => Ok(Step::Ran(JobOutcome::Interrupted)),
-            Some(Ok(outcome)) => outcome.map(Step::Ran),
-            Some(Err(panic)) => {
+            Ok(outcome) => outcome.map(Step::Ran),
+            Err(panic) => {
                 let message = panic_message(panic.as_ref());
                 tracing::error!(job_id, panic = message, "the import job panicked");
                 self.give_up_after_panic(job_id).await.map(Step::Ran)

@@ -14,6 +14,7 @@ pub enum JobState {
     Running,
     Finished,
     Failed,
+    Cancelled,
 }
 
 impl JobState {
@@ -23,6 +24,7 @@ impl JobState {
             "running" => JobState::Running,
             "finished" => JobState::Finished,
             "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
             other => return Err(StorageError::unknown("import_jobs.state", other)),
         })
     }
@@ -33,11 +35,15 @@ impl JobState {
             JobState::Running => "running",
             JobState::Finished => "finished",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
     }
 
     pub fn is_done(self) -> bool {
-        matches!(self, JobState::Finished | JobState::Failed)
+        matches!(
+            self,
+            JobState::Finished | JobState::Failed | JobState::Cancelled
+        )
     }
 }
 
@@ -71,6 +77,27 @@ impl JobPhase {
     }
 }
 
+/// How a job that got past its validation ended; its result file is stored either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd<'a> {
+    /// Every row was reached.
+    Finished,
+    /// Ended before its last row, for this reason.
+    EndedEarly(&'a str),
+    /// An administrator cancelled it.
+    Cancelled,
+}
+
+/// What a request to cancel found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRequest {
+    /// The job stops after the batch in progress (or before it starts).
+    Requested,
+    /// The job had already ended.
+    AlreadyEnded,
+    NotFound,
+}
+
 /// What the pages and the API show of a job.
 #[derive(Debug, Clone)]
 pub struct ImportJob {
@@ -96,6 +123,7 @@ pub struct ImportJob {
     pub has_result: bool,
     /// Whether the uploaded file (with its plaintext passwords) is still stored.
     pub has_upload: bool,
+    pub cancel_requested: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,6 +146,7 @@ struct JobRow {
     lease_until: Option<i64>,
     has_result: i64,
     has_upload: i64,
+    cancel_requested: i64,
 }
 
 impl TryFrom<JobRow> for ImportJob {
@@ -143,6 +172,7 @@ impl TryFrom<JobRow> for ImportJob {
             lease_until: row.lease_until,
             has_result: row.has_result != 0,
             has_upload: row.has_upload != 0,
+            cancel_requested: row.cancel_requested != 0,
         })
     }
 }
@@ -161,7 +191,7 @@ pub struct ClaimedJob {
 
 const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, phase, total_rows, done_rows, \
      created_count, failed_count, not_imported_count, error, created_at, finished_at, \
-     result_expires_at, lease_until, \
+     result_expires_at, lease_until, cancel_requested, \
      CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result, \
      CASE WHEN upload IS NULL THEN 0 ELSE 1 END AS has_upload";
 
@@ -273,18 +303,23 @@ impl Storage {
     }
 
     /// Ends the job: stores the result file and erases the upload (it holds plaintext
-    /// passwords) in the same statement. `error` says why a job ended before its last row.
+    /// passwords) in the same statement.
     pub async fn finish_job(
         &self,
         job_id: Id,
         owner: &str,
         result: &[u8],
         keep_seconds: i64,
-        error: Option<&str>,
+        end: JobEnd<'_>,
     ) -> Result<bool> {
         let at = self.now();
+        let (state, error) = match end {
+            JobEnd::Finished => (JobState::Finished, None),
+            JobEnd::EndedEarly(reason) => (JobState::Failed, Some(reason)),
+            JobEnd::Cancelled => (JobState::Cancelled, None),
+        };
         let sql = format!(
-            "UPDATE import_jobs SET state = CASE WHEN $6 IS NULL THEN 'finished' ELSE 'failed' END, \
+            "UPDATE import_jobs SET state = $7, \
                     error = $6, upload = NULL, result = $3, finished_at = $4, result_expires_at = $5, \
                     owner = NULL, lease_until = NULL, phase = NULL \
              WHERE id = $1 AND {HELD}"
@@ -296,6 +331,7 @@ impl Storage {
             .bind(at)
             .bind(at + keep_seconds)
             .bind(error)
+            .bind(state.as_str())
             .execute(&self.pool)
             .await?;
         let finished = updated.rows_affected() == 1;
@@ -347,6 +383,33 @@ impl Storage {
             .into_iter()
             .map(ImportJob::try_from)
             .collect()
+    }
+
+    /// Asks a queued or running job to stop; the process holding it sees the request after
+    /// its batch.
+    pub async fn request_cancel(&self, job_id: Id) -> Result<CancelRequest> {
+        let updated = sqlx::query(
+            "UPDATE import_jobs SET cancel_requested = 1 WHERE id = $1 AND state IN ('queued', 'running')",
+        )
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 1 {
+            return Ok(CancelRequest::Requested);
+        }
+        Ok(match self.import_job(job_id).await? {
+            Some(_) => CancelRequest::AlreadyEnded,
+            None => CancelRequest::NotFound,
+        })
+    }
+
+    pub async fn cancel_requested(&self, job_id: Id) -> Result<bool> {
+        let (requested,): (i64,) =
+            sqlx::query_as("SELECT cancel_requested FROM import_jobs WHERE id = $1")
+                .bind(job_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(requested != 0)
     }
 
     /// How many unfinished imports, of any group, will run before this queued one.

@@ -22,7 +22,7 @@ use crate::domain::Clock;
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
-pub use import_jobs::{ClaimedJob, ImportJob, JobPhase, JobState};
+pub use import_jobs::{CancelRequest, ClaimedJob, ImportJob, JobEnd, JobPhase, JobState};
 pub use import_rows::{BatchWritten, NewImportRow, OutcomeKind, PendingAgent, StoredOutcome};
 pub use sessions::{SessionKind, SessionRecord};
 

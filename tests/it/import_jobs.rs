@@ -12,7 +12,7 @@ use roster::{
     domain::{Clock, Description, GroupName},
     import::{JobOutcome, RunLimit, pipeline},
     jobs::{Step, Worker},
-    storage::{JobState, OutcomeKind, Storage},
+    storage::{CancelRequest, JobState, OutcomeKind, Storage},
 };
 
 struct Setup {
@@ -296,4 +296,76 @@ async fn two_runners_racing_for_one_job_run_it_once() {
         "{steps:?}"
     );
     assert_exactly_once(&setup, job).await;
+}
+
+const CANCELLED_MIDWAY: Step = Step::Ran(JobOutcome::Cancelled {
+    created: 64,
+    failed: 2,
+    not_imported: 86,
+});
+
+async fn assert_cancelled(setup: &Setup, job: i64, not_imported: usize) {
+    let ended = setup.storage.import_job(job).await.unwrap().unwrap();
+    assert_eq!(ended.state, JobState::Cancelled);
+    assert!(
+        ended.has_result && !ended.has_upload,
+        "result kept, upload erased"
+    );
+    let result = read_result(&setup.storage.import_result(job).await.unwrap().unwrap());
+    let cancelled = result
+        .iter()
+        .filter(|row| {
+            row.last()
+                .is_some_and(|c| c == "Not imported: the import was cancelled")
+        })
+        .count();
+    assert_eq!(cancelled, not_imported);
+    assert_eq!(
+        setup.storage.request_cancel(job).await.unwrap(),
+        CancelRequest::AlreadyEnded,
+        "a second cancel finds it ended"
+    );
+}
+
+on_both_backends! {
+    async fn a_cancel_stops_a_running_import_after_its_batch(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(file()).await;
+        // The cancel arrives while the first batch is being reported, before the job looks.
+        let asked = std::sync::Mutex::new(None);
+        let storage = setup.storage.clone();
+        let progress = |done: u64, _: u64| {
+            let mut asked = asked.lock().unwrap();
+            if done > 2 && asked.is_none() {
+                *asked = Some(tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(storage.request_cancel(job))
+                }).map_err(|error| error.to_string()));
+            }
+        };
+        let step = setup.worker().run_one(job, &progress).await.unwrap();
+        assert_eq!(asked.lock().unwrap().clone(), Some(Ok(CancelRequest::Requested)));
+        assert_eq!(step, CANCELLED_MIDWAY);
+        assert_cancelled(&setup, job, 86).await;
+        let agents = setup.storage.agents_in_group(setup.group, 1000, 0).await.unwrap();
+        assert_eq!(agents.len(), 64, "what was created before the cancel stays (undo takes it back)");
+    }
+}
+
+on_both_backends! {
+    async fn a_cancel_reaches_a_job_whose_runner_died_and_one_still_queued(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let running = setup.submit(file()).await;
+        let queued = setup.submit(file_of("Queued", 10)).await;
+        assert_eq!(setup.worker().step_limited(one_batch()).await.unwrap(), Step::Ran(JobOutcome::Interrupted));
+        for job in [running, queued] {
+            assert_eq!(setup.storage.request_cancel(job).await.unwrap(), CancelRequest::Requested);
+        }
+        setup.lease_runs_out();
+        assert_eq!(setup.worker().step().await.unwrap(), CANCELLED_MIDWAY);
+        assert_cancelled(&setup, running, 86).await;
+        let nothing = Step::Ran(JobOutcome::Cancelled { created: 0, failed: 0, not_imported: 10 });
+        assert_eq!(setup.worker().step().await.unwrap(), nothing);
+        assert_cancelled(&setup, queued, 10).await;
+        assert_eq!(setup.storage.request_cancel(9_999).await.unwrap(), CancelRequest::NotFound);
+    }
 }

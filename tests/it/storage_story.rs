@@ -5,7 +5,7 @@ use crate::common::{Backend, fresh_database};
 use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{
-        AgentUpdate, BatchWritten, JobPhase, JobState, NewAdmin, NewAgent, NewImportRow,
+        AgentUpdate, BatchWritten, JobEnd, JobPhase, JobState, NewAdmin, NewAgent, NewImportRow,
         OutcomeKind, PendingAgent, SessionKind, Storage, StorageError, StoredOutcome,
     },
 };
@@ -129,14 +129,14 @@ on_both_backends! {
         assert!(storage.renew_lease(job, "worker-b", -10).await.unwrap());
         let taken_over = storage.claim_job("worker-c", 60, None).await.unwrap().expect("expired lease is taken over");
         assert_eq!(taken_over.stalled_attempts, 2, "no progress since the last claim");
-        assert!(!storage.finish_job(job, "worker-b", b"result", 60, None).await.unwrap());
+        assert!(!storage.finish_job(job, "worker-b", b"result", 60, JobEnd::Finished).await.unwrap());
 
         // Rows not reached get an outcome all at once; the job ends with its result file.
         let unreached = StoredOutcome { kind: OutcomeKind::NotImported, message: "stopped".into() };
         assert!(!storage.settle_pending_rows(job, "worker-b", &unreached).await.unwrap(), "not the owner");
         assert!(storage.settle_pending_rows(job, "worker-c", &unreached).await.unwrap());
         assert!(storage.pending_rows(job).await.unwrap().is_empty());
-        assert!(storage.finish_job(job, "worker-c", b"result", 60, Some("ended early")).await.unwrap());
+        assert!(storage.finish_job(job, "worker-c", b"result", 60, JobEnd::EndedEarly("ended early")).await.unwrap());
         let ended = storage.import_job(job).await.unwrap().unwrap();
         assert_eq!((ended.created_count, ended.failed_count, ended.not_imported_count, ended.done_rows), (1, 2, 1, 4));
         assert_eq!((ended.state, ended.error.as_deref(), ended.phase), (JobState::Failed, Some("ended early"), None));

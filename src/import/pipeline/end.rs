@@ -7,7 +7,7 @@ use super::{JobOutcome, RunSettings};
 use crate::{
     domain::Id,
     import::{Columns, FileError, Limits, RowOutcome, Sheet, outcome_sheet, report, sheet},
-    storage::{JobPhase, Storage, StorageError, StoredOutcome},
+    storage::{JobEnd, JobPhase, Storage, StorageError, StoredOutcome},
     telemetry::spawn_blocking_with_tracing,
 };
 
@@ -35,7 +35,52 @@ pub(super) async fn finish(
     {
         return Ok(JobOutcome::Interrupted);
     }
-    write_result(storage, settings, owner, job_id, Some(upload), None).await
+    write_result(
+        storage,
+        settings,
+        owner,
+        job_id,
+        Some(upload),
+        Ending::Finished,
+    )
+    .await
+}
+
+/// The Result cell of a row a cancelled import did not reach.
+pub(super) const CANCELLED: &str = "the import was cancelled";
+
+/// Ends a job an administrator cancelled: rows not reached say so, the result file is written.
+pub(super) async fn cancel(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    upload: Vec<u8>,
+) -> Result<JobOutcome, StorageError> {
+    tracing::info!(job_id, "import cancelled");
+    let unreached = RowOutcome::NotImported(CANCELLED.to_owned());
+    if !storage
+        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
+        .await?
+    {
+        return Ok(JobOutcome::Interrupted);
+    }
+    write_result(
+        storage,
+        settings,
+        owner,
+        job_id,
+        Some(upload),
+        Ending::Cancelled,
+    )
+    .await
+}
+
+/// How a job with rows ends.
+enum Ending {
+    Finished,
+    EarlyBecause(String),
+    Cancelled,
 }
 
 /// Ends a job before its last row. Rows not reached say `Not imported: <why>`; a job that never
@@ -67,7 +112,15 @@ pub(super) async fn give_up(
     let error = format!(
         "The import ended before its last row: {why}. The result file says which rows were not imported."
     );
-    write_result(storage, settings, owner, job_id, upload, Some(error)).await
+    write_result(
+        storage,
+        settings,
+        owner,
+        job_id,
+        upload,
+        Ending::EarlyBecause(error),
+    )
+    .await
 }
 
 /// Gives up a job this process holds, from what storage has of it (after its run panicked).
@@ -93,7 +146,7 @@ async fn write_result(
     owner: &str,
     job_id: Id,
     upload: Option<Vec<u8>>,
-    error: Option<String>,
+    ending: Ending,
 ) -> Result<JobOutcome, StorageError> {
     if !storage.set_phase(job_id, owner, JobPhase::Writing).await? {
         return Ok(JobOutcome::Interrupted);
@@ -132,16 +185,23 @@ async fn write_result(
         }
     };
     let keep = settings.result_retention.as_secs() as i64;
-    if !storage
-        .finish_job(job_id, owner, &bytes, keep, error.as_deref())
-        .await?
-    {
+    let end = match &ending {
+        Ending::Finished => JobEnd::Finished,
+        Ending::EarlyBecause(reason) => JobEnd::EndedEarly(reason),
+        Ending::Cancelled => JobEnd::Cancelled,
+    };
+    if !storage.finish_job(job_id, owner, &bytes, keep, end).await? {
         return Ok(JobOutcome::Interrupted);
     }
     tracing::info!(job_id, created, failed, not_imported, "import ended");
-    Ok(match error {
-        None => JobOutcome::Finished { created, failed },
-        Some(_) => JobOutcome::Ended {
+    Ok(match ending {
+        Ending::Finished => JobOutcome::Finished { created, failed },
+        Ending::EarlyBecause(_) => JobOutcome::Ended {
+            created,
+            failed,
+            not_imported,
+        },
+        Ending::Cancelled => JobOutcome::Cancelled {
             created,
             failed,
             not_imported,

@@ -44,6 +44,12 @@ pub enum JobOutcome {
         failed: u64,
         not_imported: u64,
     },
+    /// An administrator cancelled it; rows not reached say so in the result.
+    Cancelled {
+        created: u64,
+        failed: u64,
+        not_imported: u64,
+    },
     /// The whole file was unusable; the job is marked failed with the reason, no result file.
     Failed,
     /// The lease went to another process, the process is stopping, or a test's run limit was

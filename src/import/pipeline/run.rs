@@ -67,6 +67,24 @@ pub async fn run_job(
             return end::give_up(storage, settings, owner, job.id, true, None, &why).await;
         }
     };
+    if storage.cancel_requested(job.id).await? {
+        // Cancelled before its rows were checked: every row says so.
+        if !validated {
+            let cancelled = StoredOutcome::from(&RowOutcome::NotImported(end::CANCELLED.into()));
+            let rows: Vec<NewImportRow> = sheet
+                .rows
+                .iter()
+                .map(|row| NewImportRow {
+                    row_no: row.number.into(),
+                    outcome: Some(cancelled.clone()),
+                })
+                .collect();
+            if !storage.record_validation(job.id, owner, &rows).await? {
+                return Ok(JobOutcome::Interrupted);
+            }
+        }
+        return end::cancel(storage, settings, owner, job.id, upload).await;
+    }
     if !storage.set_phase(job.id, owner, JobPhase::Checking).await? {
         return Ok(JobOutcome::Interrupted);
     }
@@ -109,6 +127,7 @@ pub async fn run_job(
     {
         Batches::Done => end::finish(storage, settings, owner, job.id, upload).await,
         Batches::LeaseLost => Ok(JobOutcome::Interrupted),
+        Batches::Cancelled => end::cancel(storage, settings, owner, job.id, upload).await,
         Batches::Stopped => {
             storage.release_job(job.id, owner).await?;
             tracing::info!("import stopped after its batch; the next process resumes it at once");
@@ -165,10 +184,12 @@ enum Batches {
     Done,
     LeaseLost,
     Stopped,
+    Cancelled,
 }
 
 /// Hashes each batch on all cores while the previous batch is written, so the cores never
-/// wait for the database. After each batch it looks whether the process is stopping.
+/// wait for the database. After each batch it looks whether the process is stopping or the
+/// import was cancelled.
 async fn create_agents(
     storage: &Storage,
     settings: &RunSettings,
@@ -213,6 +234,10 @@ async fn create_agents(
         on_batch(agents.len() as u64);
         if stopping {
             return Ok(Batches::Stopped);
+        }
+        // One small read a batch (about a second): a cancel waits at most for the batch.
+        if storage.cancel_requested(job.id).await? {
+            return Ok(Batches::Cancelled);
         }
     }
     Ok(Batches::Done)
