@@ -2,6 +2,9 @@
 
 use std::{collections::BTreeMap, fmt::Display};
 
+use super::error::AppError;
+use crate::storage::StorageError;
+
 /// Messages by field name; a form is re-rendered with them and with the input kept.
 #[derive(Debug, Default)]
 pub struct FieldErrors(BTreeMap<&'static str, String>);
@@ -48,4 +51,36 @@ pub fn datetime(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
+}
+
+/// Turns a uniqueness rule's refusal into a message beside the field it is about, in the shape
+/// of realworld-axum-sqlx's `ResultExt::on_constraint`: the one place where a handler's write
+/// meets [`StorageError::Duplicate`].
+pub(crate) trait ResultExt<T> {
+    /// `Ok(Some(value))` when the write succeeded; `Ok(None)` with `message` recorded beside
+    /// `field` when it broke a uniqueness rule; any other failure as an [`AppError`].
+    fn on_duplicate(
+        self,
+        errors: &mut FieldErrors,
+        field: &'static str,
+        message: &str,
+    ) -> Result<Option<T>, AppError>;
+}
+
+impl<T> ResultExt<T> for Result<T, StorageError> {
+    fn on_duplicate(
+        self,
+        errors: &mut FieldErrors,
+        field: &'static str,
+        message: &str,
+    ) -> Result<Option<T>, AppError> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(StorageError::Duplicate) => {
+                errors.add(field, message);
+                Ok(None)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
 }

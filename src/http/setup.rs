@@ -15,7 +15,7 @@ use super::{
     AppState,
     auth::{new_password_hash, start_session},
     error::{AppError, AppResult},
-    forms::FieldErrors,
+    forms::{FieldErrors, ResultExt},
     session::{FormToken, SESSION_COOKIE, set_cookie, token_hash},
 };
 use crate::{
@@ -44,6 +44,9 @@ pub struct SetupForm {
     #[serde(default)]
     confirm: String,
 }
+
+/// The same words as the administrators' form uses.
+const EMAIL_TAKEN: &str = "An administrator with this email already exists";
 
 async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
     if state.storage.setup_token_exists(&token_hash(token)).await?
@@ -94,7 +97,26 @@ pub async fn submit(
             "The two passwords differ; type the same password twice",
         );
     }
-    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+    let created = match (name, email, errors.is_empty()) {
+        (Some(name), Some(email), true) => {
+            let hash = new_password_hash(form.password).await;
+            let new = NewAdmin {
+                email: &email,
+                name: &name,
+                password_hash: &hash,
+                is_master: true,
+                group_ids: &[],
+            };
+            // The creation's own transaction spends the token: a refused email leaves it valid.
+            state
+                .storage
+                .create_first_master(&token_hash(&token), new)
+                .await
+                .on_duplicate(&mut errors, "email", EMAIL_TAKEN)?
+        }
+        _ => None,
+    };
+    let Some(created) = created else {
         let page = SetupPage {
             token,
             csrf: csrf.value.clone(),
@@ -104,22 +126,8 @@ pub async fn submit(
         };
         return Ok(csrf.attach((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()));
     };
-    if !state.storage.take_setup_token(&token_hash(&token)).await? {
-        return Err(AppError::NotFound);
-    }
-    let password = form.password;
-    let hash = new_password_hash(password).await;
-    let id = state
-        .storage
-        .create_admin(NewAdmin {
-            email: &email,
-            name: &name,
-            password_hash: &hash,
-            is_master: true,
-            group_ids: &[],
-        })
-        .await?;
-    state.storage.clear_setup_tokens().await?;
+    // Spent meanwhile by another submit of the same link.
+    let id = created.ok_or(AppError::NotFound)?;
     tracing::info!(
         admin_id = id,
         "first master administrator created; setup links are now dead"

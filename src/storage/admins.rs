@@ -1,3 +1,5 @@
+use sqlx::{Any, Transaction};
+
 use super::{Result, Storage, StorageError, duplicate_or, placeholders};
 use crate::domain::{AgentName, Email, Id};
 
@@ -28,8 +30,21 @@ pub struct NewAdmin<'a> {
 const ADMIN_COLUMNS: &str = "id, email, name, is_master, password_hash, created_at";
 
 impl Storage {
+    /// A new master also kills every outstanding setup link, in the same transaction: once a
+    /// master exists, no link may make another.
     pub async fn create_admin(&self, admin: NewAdmin<'_>) -> Result<Id> {
         let mut tx = self.pool.begin().await?;
+        let id = self.insert_admin(&mut tx, &admin).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The insert shared by [`Storage::create_admin`] and the setup link's first master.
+    pub(super) async fn insert_admin(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        admin: &NewAdmin<'_>,
+    ) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO admins (email, email_key, name, password_hash, is_master, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -40,17 +55,21 @@ impl Storage {
         .bind(admin.password_hash)
         .bind(i64::from(admin.is_master))
         .bind(self.now())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(duplicate_or)?;
         for group_id in admin.group_ids {
             sqlx::query("INSERT INTO admin_groups (admin_id, group_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(group_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
+        if admin.is_master {
+            sqlx::query("DELETE FROM setup_tokens")
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(id)
     }
 
