@@ -14,7 +14,7 @@ use super::{
     session::{Session, random_token, token_hash},
 };
 use crate::{
-    domain::{Id, hash_password, now, verify_password},
+    domain::{Id, hash_password, verify_password},
     org::{Access, OrgTree},
     storage::{AdminRecord, AgentRecord, SessionKind},
     telemetry::spawn_blocking_with_tracing,
@@ -175,7 +175,7 @@ pub async fn start_session(
             kind,
             principal_id,
             &random_token(),
-            now(),
+            state.storage.clock().now(),
         )
         .await?;
     Ok(token)

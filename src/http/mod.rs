@@ -36,15 +36,17 @@ use crate::{config::Config, storage::Storage};
 pub struct AppState {
     pub storage: Storage,
     pub config: Arc<Config>,
-    pub throttle: Arc<throttle::Throttle>,
+    pub(crate) throttle: Arc<throttle::Throttle>,
 }
 
 impl AppState {
     pub fn new(storage: Storage, config: Config) -> AppState {
+        // The throttle reads the storage's clock, as sessions do: tests move both at once.
+        let throttle = Arc::new(throttle::Throttle::new(storage.clock().clone()));
         AppState {
             storage,
             config: Arc::new(config),
-            throttle: Arc::new(throttle::Throttle::new()),
+            throttle,
         }
     }
 }

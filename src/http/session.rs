@@ -17,10 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
 use super::{AppState, error::AppError};
-use crate::{
-    domain::{Id, now},
-    storage::SessionKind,
-};
+use crate::{domain::Id, storage::SessionKind};
 
 pub const SESSION_COOKIE: &str = "roster_session";
 pub const CSRF_COOKIE: &str = "roster_csrf";
@@ -145,7 +142,7 @@ async fn load(
     let Some(record) = state.storage.session(&hash).await? else {
         return Ok(None);
     };
-    let at = now();
+    let at = state.storage.clock().now();
     let idle = state.config.session_idle.as_secs() as i64;
     let max = state.config.session_max.as_secs() as i64;
     let kind = record.kind();

@@ -6,20 +6,42 @@
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
 
-use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
+use governor::{
+    Quota, RateLimiter, clock::Clock as _, middleware::NoOpMiddleware, nanos::Nanos,
+    state::keyed::DefaultKeyedStateStore,
+};
 
 use super::error::AppError;
+use crate::domain::Clock;
 
-pub struct Throttle {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
+/// The application's [`Clock`] as governor reads time, so a test that advances the clock also
+/// refills the allowance. Whole seconds are fine grain enough for periods of 2 and 12 seconds;
+/// a wall clock set back only makes the wait longer, never shorter (governor saturates).
+#[derive(Debug, Clone)]
+pub(crate) struct ThrottleClock(Clock);
+
+impl governor::clock::Clock for ThrottleClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let seconds = u64::try_from(self.0.now()).unwrap_or_default();
+        Nanos::from(Duration::from_secs(seconds))
+    }
+}
+
+type Limiter<K> = RateLimiter<K, DefaultKeyedStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
+
+pub(crate) struct Throttle {
+    clock: ThrottleClock,
+    per_account: Limiter<String>,
+    per_address: Limiter<IpAddr>,
 }
 
 /// Memory stays bounded: old keys are dropped once this many are remembered.
 const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
-    pub fn new() -> Throttle {
+    pub(crate) fn new(clock: Clock) -> Throttle {
         let five = NonZeroU32::new(5).expect("5 is not zero");
         let thirty = NonZeroU32::new(30).expect("30 is not zero");
         let account = Quota::with_period(Duration::from_secs(12))
@@ -28,24 +50,25 @@ impl Throttle {
         let address = Quota::with_period(Duration::from_secs(2))
             .expect("period is not zero")
             .allow_burst(thirty);
+        let clock = ThrottleClock(clock);
         Throttle {
-            per_account: DefaultKeyedRateLimiter::keyed(account),
-            per_address: DefaultKeyedRateLimiter::keyed(address),
+            per_account: RateLimiter::new(account, Default::default(), clock.clone()),
+            per_address: RateLimiter::new(address, Default::default(), clock.clone()),
+            clock,
         }
     }
 
     /// Counts one sign-in attempt; refuses it when either allowance is spent.
-    pub fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub(crate) fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         if self.per_account.len() > MAX_KEYS {
             self.per_account.retain_recent();
         }
         if self.per_address.len() > MAX_KEYS {
             self.per_address.retain_recent();
         }
-        let clock = governor::clock::DefaultClock::default();
         // Rounded up: a client that waits exactly Retry-After seconds must get its turn.
-        let wait = |not_until: governor::NotUntil<_>| {
-            let wait = not_until.wait_time_from(clock.now());
+        let wait = |not_until: governor::NotUntil<Nanos>| {
+            let wait = not_until.wait_time_from(self.clock.now());
             AppError::TooManyAttempts(wait.as_secs_f64().ceil().max(1.0) as u64)
         };
         if let Some(address) = address {
@@ -58,27 +81,32 @@ impl Throttle {
     }
 }
 
-impl Default for Throttle {
-    fn default() -> Self {
-        Throttle::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn five_tries_then_a_wait() {
-        let throttle = Throttle::new();
+    fn five_tries_then_a_wait_then_one_more() {
+        let clock = Clock::manual();
+        let throttle = Throttle::new(clock.clone());
         for _ in 0..5 {
             throttle.attempt("Ann@example.com", None).unwrap();
         }
-        assert!(
-            matches!(throttle.attempt("ann@example.com", None), Err(AppError::TooManyAttempts(s)) if s <= 12)
-        );
+        let Err(AppError::TooManyAttempts(wait)) = throttle.attempt("ann@example.com", None) else {
+            panic!("the sixth try waits");
+        };
+        assert_eq!(wait, 12);
         throttle
             .attempt("bob@example.com", None)
             .expect("other accounts are not affected");
+        clock.advance(11);
+        assert!(
+            throttle.attempt("ann@example.com", None).is_err(),
+            "not yet"
+        );
+        clock.advance(1);
+        throttle
+            .attempt("ann@example.com", None)
+            .expect("the allowance refilled");
     }
 }
