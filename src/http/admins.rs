@@ -14,12 +14,12 @@ use super::{
     auth::{AdminUser, new_password_hash},
     center::{Chrome, Selection, TreeItem, TreeView},
     error::{AppError, AppResult},
-    forms::{FieldErrors, datetime},
+    forms::{FieldErrors, ResultExt, datetime},
 };
 use crate::{
     domain::{AgentName, Email, Id},
-    org::Access,
-    storage::{AdminRecord, NewAdmin, StorageError},
+    org::{Access, kept_master_flag, may_delete_admin},
+    storage::{AdminRecord, NewAdmin},
 };
 
 /// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
@@ -50,6 +50,9 @@ impl AdminForm {
         form
     }
 }
+
+/// The setup link's form says the same.
+pub(crate) const EMAIL_TAKEN: &str = "An administrator with this email already exists";
 
 pub struct GroupChoice {
     pub id: Id,
@@ -160,12 +163,13 @@ pub async fn create(
             is_master: form.is_master,
             group_ids: &group_ids,
         };
-        match state.storage.create_admin(new).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response()),
-            Err(StorageError::Duplicate) => {
-                errors.add("email", "An administrator with this email already exists")
-            }
-            Err(other) => return Err(other.into()),
+        let created = state.storage.create_admin(new).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
         }
     }
     let form = AdminForm {
@@ -214,8 +218,7 @@ pub async fn update(
     let mut errors = FieldErrors::default();
     let name = errors.check("name", AgentName::parse(&form.name));
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
-    // A master cannot demote themselves: the account could be left with no master at all.
-    let is_master = form.is_master || target.id == user.admin.id;
+    let is_master = kept_master_flag(user.admin.id, target.id, form.is_master);
     if let (Some(name), true) = (&name, errors.is_empty()) {
         state
             .storage
@@ -233,12 +236,9 @@ pub async fn delete(
     Path(id): Path<Id>,
 ) -> AppResult<Response> {
     let target = target_admin(&state, &user, id).await?;
-    if target.id == user.admin.id {
+    if let Err(refusal) = may_delete_admin(user.admin.id, target.id) {
         let mut errors = FieldErrors::default();
-        errors.add(
-            "delete",
-            "You cannot delete your own account; ask another master administrator",
-        );
+        errors.add("delete", refusal.to_string());
         let form = AdminForm {
             name: target.name.clone(),
             email: target.email.clone(),

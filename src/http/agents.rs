@@ -15,12 +15,12 @@ use super::{
     auth::{AdminUser, new_password_hash},
     center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
     error::{AppError, AppResult},
-    forms::{FieldErrors, datetime, ticked},
+    forms::{FieldErrors, ResultExt, datetime, ticked},
 };
 use crate::{
     domain::{AgentName, Description, Email, Id, Nickname},
     org::Access,
-    storage::{AgentRecord, AgentUpdate, NewAgent, StorageError},
+    storage::{AgentRecord, AgentUpdate, NewAgent},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -207,14 +207,13 @@ pub async fn create(
             description: &agent.description,
             password_hash: &hash,
         };
-        match state.storage.create_agent(new).await {
-            Ok(id) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response()
-                );
-            }
-            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
-            Err(other) => return Err(other.into()),
+        let created = state.storage.create_agent(new).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
         }
     }
     let form = AgentForm {
@@ -270,12 +269,13 @@ pub async fn update(
             description: &parsed.description,
             enabled: ticked(&form.enabled),
         };
-        match state.storage.update_agent(id, update).await {
-            Ok(()) => {
-                return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
-            }
-            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
-            Err(other) => return Err(other.into()),
+        let saved = state.storage.update_agent(id, update).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if saved.is_some() {
+            return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
         }
     }
     let page = agent_page(

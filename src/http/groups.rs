@@ -16,13 +16,13 @@ use super::{
         Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page,
     },
     error::{AppError, AppResult},
-    forms::{FieldErrors, optional_id, ticked},
+    forms::{FieldErrors, ResultExt, optional_id, ticked},
     imports::ImportView,
 };
 use crate::{
     domain::{Description, GroupName, Id},
     org::Access,
-    storage::{GroupUpdate, StorageError},
+    storage::GroupUpdate,
 };
 
 /// How many past imports the Properties panel lists.
@@ -189,29 +189,24 @@ pub async fn create(
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let mut errors = FieldErrors::default();
-    let parent_id = match optional_id(&form.parent_id) {
-        Ok(Some(parent)) if access.can_see(parent) => Some(parent),
-        Ok(None) if access.is_master() => None,
-        _ => return Err(AppError::NotFound),
-    };
+    let parent_id = optional_id(&form.parent_id)
+        .ok()
+        .filter(|parent| access.may_create_under(*parent))
+        .ok_or(AppError::NotFound)?;
     let name = errors.check("new_name", GroupName::parse(&form.name));
     let description = errors.check("new_description", Description::parse(&form.description));
     if let (Some(name), Some(description)) = (&name, &description) {
-        match state
+        let created = state
             .storage
             .create_group(parent_id, name, description)
             .await
-        {
-            Ok(id) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response()
-                );
-            }
-            Err(StorageError::Duplicate) => errors.add(
+            .on_duplicate(
+                &mut errors,
                 "new_name",
                 "A group with this name already exists here; choose another name",
-            ),
-            Err(other) => return Err(other.into()),
+            )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
         }
     }
     Ok(match parent_id {
@@ -239,56 +234,31 @@ pub async fn update(
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    let current_parent = visible_group(&access, id)?.parent_id;
+    visible_group(&access, id)?;
     let mut errors = FieldErrors::default();
     let name = errors.check("name", GroupName::parse(&form.name));
     let description = errors.check("description", Description::parse(&form.description));
     let parent_id = match optional_id(&form.parent_id) {
-        // An administrator's own group sits at the top or under a group they do not see, so the
-        // form offers them no parent at all: the group stays where it is.
-        Ok(None) if !access.is_master() && current_parent.is_none_or(|p| !access.can_see(p)) => {
-            current_parent
-        }
-        Ok(Some(parent)) if !access.can_see(parent) => {
-            errors.add("parent_id", "Choose a group from the list");
-            None
-        }
-        Ok(Some(parent)) if access.tree.is_in_subtree(parent, id) => {
-            errors.add(
-                "parent_id",
-                "A group cannot move into itself or a group below it",
-            );
-            None
-        }
-        Ok(None) if !access.is_master() => {
-            errors.add(
-                "parent_id",
-                "Only a master administrator can make a top-level group",
-            );
-            None
-        }
-        Ok(parent) => parent,
+        Ok(requested) => errors.check("parent_id", access.move_group(id, requested)),
         Err(message) => {
             errors.add("parent_id", message);
             None
         }
     };
-    if let (Some(name), Some(description), true) = (&name, &description, errors.is_empty()) {
+    if let (Some(name), Some(description), Some(parent_id)) = (&name, &description, parent_id) {
         let update = GroupUpdate {
             name,
             description,
             enabled: ticked(&form.enabled),
             parent_id,
         };
-        match state.storage.update_group(id, update).await {
-            Ok(()) => {
-                return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
-            }
-            Err(StorageError::Duplicate) => errors.add(
-                "name",
-                "A group with this name already exists there; choose another name",
-            ),
-            Err(other) => return Err(other.into()),
+        let saved = state.storage.update_group(id, update).await.on_duplicate(
+            &mut errors,
+            "name",
+            "A group with this name already exists there; choose another name",
+        )?;
+        if saved.is_some() {
+            return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
         }
     }
     let page = group_page(

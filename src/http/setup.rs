@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{
     AppState,
+    admins::EMAIL_TAKEN,
     auth::{new_password_hash, start_session},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt},
@@ -44,9 +45,6 @@ pub struct SetupForm {
     #[serde(default)]
     confirm: String,
 }
-
-/// The same words as the administrators' form uses.
-const EMAIL_TAKEN: &str = "An administrator with this email already exists";
 
 async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
     if state.storage.setup_token_exists(&token_hash(token)).await?
