@@ -11,12 +11,13 @@ use axum::{
 
 use super::{
     AppState,
-    auth::{AdminUser, new_password_hash},
+    auth::AdminUser,
     center::{Chrome, Selection, TreeItem, TreeView},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime},
 };
 use crate::{
+    accounts::new_password_hash,
     domain::{AgentName, Email, Id},
     org::{Access, kept_master_flag, may_delete_admin},
     storage::{AdminRecord, NewAdmin},

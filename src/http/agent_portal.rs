@@ -12,13 +12,12 @@ use axum::{
 
 use super::{
     AppState,
-    auth::{AgentUser, ClientAddress, password_matches, start_session},
+    auth::{AgentUser, ClientAddress},
     error::AppResult,
-    login::{Credentials, LoginPage, WRONG_CREDENTIALS, login_page},
+    login::{Credentials, LoginPage, login_page, sign_in_form, signed_in},
     session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
 };
 use crate::{
-    domain::Email,
     org::OrgTree,
     storage::{AgentRecord, SessionKind},
 };
@@ -51,41 +50,22 @@ pub async fn login_submit(
     ClientAddress(address): ClientAddress,
     Form(credentials): Form<Credentials>,
 ) -> AppResult<Response> {
-    state.throttle.attempt(&credentials.email, address)?;
-    let agent = match Email::parse(&credentials.email) {
-        Ok(email) => state.storage.agent_by_email(&email).await?,
-        Err(_) => None,
-    };
-    let hash = agent.as_ref().map(|a| a.password_hash.clone());
-    let verified = password_matches(hash, credentials.password.clone()).await;
-    let refuse = |message: &str| {
-        login_page(
-            page(
-                token.value.clone(),
-                credentials.email.clone(),
-                Some(message.to_owned()),
-            ),
-            &token,
-            StatusCode::UNAUTHORIZED,
-        )
-    };
-    let Some(agent) = agent.filter(|_| verified) else {
-        return Ok(refuse(WRONG_CREDENTIALS));
-    };
-    if !agent.is_enabled() {
-        return Ok(refuse(
-            "This agent account is disabled. Ask your administrator to enable it.",
-        ));
-    }
-    let session_token =
-        start_session(&state, SessionKind::Agent, agent.id, previous.as_ref()).await?;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &session_token,
-        state.config.session_max.as_secs(),
-        state.config.secure_cookies,
+    let email = credentials.email.clone();
+    let form = |error| page(token.value.clone(), email, error);
+    let kind = SessionKind::Agent;
+    let signed = sign_in_form(
+        &state,
+        kind,
+        form,
+        &token,
+        previous.as_ref(),
+        address,
+        credentials,
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/agent")).into_response())
+    Ok(match signed.await? {
+        Ok(session) => signed_in(&state, &session, "/agent"),
+        Err(refused) => refused,
+    })
 }
 
 #[derive(Template, WebTemplate)]

@@ -12,12 +12,13 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::{AdminUser, new_password_hash},
+    auth::AdminUser,
     center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime, ticked},
 };
 use crate::{
+    accounts::new_password_hash,
     domain::{AgentName, Description, Email, Id, Nickname},
     org::Access,
     storage::{AgentRecord, AgentUpdate, NewAgent},

@@ -12,14 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AppState,
-    auth::{ApiAdmin, ClientAddress, password_matches, start_session},
+    auth::{ApiAdmin, ClientAddress},
     error::{ApiResult, AppError},
     imports::{ImportView, result_download, visible_job},
     session::MaybeSession,
     upload::read_file_field,
 };
 use crate::{
-    domain::{Email, Id},
+    accounts::{Attempt, sign_in},
+    domain::Id,
     import::pipeline,
     storage::{ImportJob, SessionKind},
 };
@@ -52,15 +53,16 @@ async fn create_token(
     ClientAddress(address): ClientAddress,
     Json(request): Json<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    state.throttle.attempt(&request.email, address)?;
-    let admin = match Email::parse(&request.email) {
-        Ok(email) => state.storage.admin_by_email(&email).await?,
-        Err(_) => None,
+    let attempt = Attempt {
+        kind: SessionKind::Api,
+        email: &request.email,
+        password: request.password,
+        address,
+        previous: None,
     };
-    let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let verified = password_matches(hash, request.password).await;
-    let admin = admin.filter(|_| verified).ok_or(AppError::SignInRequired)?;
-    let token = start_session(&state, SessionKind::Api, admin.id, None).await?;
+    let token = sign_in(&state.storage, &state.throttle, attempt)
+        .await
+        .map_err(AppError::from)?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {

@@ -1,5 +1,5 @@
-//! Who is asking: extractors for administrators (browser or API token) and agents, and the
-//! start and end of a session.
+//! Who is asking: extractors for administrators (browser or API token), agents, and the
+//! client's address.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,13 +11,11 @@ use axum::{
 use super::{
     AppState,
     error::{ApiError, AppError},
-    session::{Session, random_token, token_hash},
+    session::Session,
 };
 use crate::{
-    domain::{Id, hash_password, verify_password},
     org::{Access, OrgTree},
     storage::{AdminRecord, AgentRecord, SessionKind},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 /// A signed-in administrator (browser session).
@@ -136,47 +134,4 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
                 .map(|info| info.0.ip()),
         ))
     }
-}
-
-/// Checks a password against the stored hash off the async runtime. An unknown account costs
-/// the same hashing time as a known one, so timing does not tell which addresses exist.
-pub async fn password_matches(stored_hash: Option<String>, password: String) -> bool {
-    spawn_blocking_with_tracing(move || match stored_hash {
-        Some(hash) => verify_password(&hash, &password),
-        None => {
-            hash_password(&password);
-            false
-        }
-    })
-    .await
-}
-
-/// Hashes a new password off the async runtime.
-pub async fn new_password_hash(password: String) -> String {
-    spawn_blocking_with_tracing(move || hash_password(&password)).await
-}
-
-/// Starts a fresh session (a new token every sign-in, so a planted one is never promoted) and
-/// ends the one the browser had. Returns the token for the cookie or the API client.
-pub async fn start_session(
-    state: &AppState,
-    kind: SessionKind,
-    principal_id: Id,
-    previous: Option<&Session>,
-) -> Result<String, AppError> {
-    if let Some(previous) = previous {
-        state.storage.delete_session(&previous.token_hash).await?;
-    }
-    let token = random_token();
-    state
-        .storage
-        .create_session(
-            &token_hash(&token),
-            kind,
-            principal_id,
-            &random_token(),
-            state.storage.clock().now(),
-        )
-        .await?;
-    Ok(token)
 }

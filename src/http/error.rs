@@ -10,6 +10,7 @@ use axum::{
 };
 
 use crate::{
+    accounts::{SignInError, Throttled},
     import::{FileError, pipeline::SubmitError},
     storage::StorageError,
 };
@@ -39,6 +40,23 @@ impl From<StorageError> for AppError {
         match error {
             StorageError::NotFound => AppError::NotFound,
             other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<Throttled> for AppError {
+    fn from(error: Throttled) -> Self {
+        AppError::TooManyAttempts(error.retry_after)
+    }
+}
+
+/// A refused sign-in where no form shows it (the API): "sign in" again, nothing more.
+impl From<SignInError> for AppError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Throttled(throttled) => throttled.into(),
+            SignInError::WrongCredentials | SignInError::Disabled => AppError::SignInRequired,
+            SignInError::Storage(error) => error.into(),
         }
     }
 }

@@ -15,7 +15,6 @@ mod imports;
 mod login;
 pub mod session;
 mod setup;
-mod throttle;
 mod upload;
 
 use std::sync::Arc;
@@ -30,19 +29,19 @@ use axum::{
 };
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-use crate::{config::Config, storage::Storage};
+use crate::{accounts::Throttle, config::Config, storage::Storage};
 
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Storage,
     pub config: Arc<Config>,
-    pub(crate) throttle: Arc<throttle::Throttle>,
+    pub(crate) throttle: Arc<Throttle>,
 }
 
 impl AppState {
     pub fn new(storage: Storage, config: Config) -> AppState {
         // The throttle reads the storage's clock, as sessions do: tests move both at once.
-        let throttle = Arc::new(throttle::Throttle::new(storage.clock().clone()));
+        let throttle = Arc::new(Throttle::new(storage.clock().clone()));
         AppState {
             storage,
             config: Arc::new(config),

@@ -13,10 +13,9 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 
 use super::{AppState, error::AppError};
+pub use crate::accounts::{random_token, token_hash};
 use crate::{domain::Id, storage::SessionKind};
 
 pub const SESSION_COOKIE: &str = "roster_session";
@@ -38,14 +37,6 @@ pub struct Session {
 /// The anonymous double-submit token, when the request carried one.
 #[derive(Debug, Clone)]
 pub struct AnonymousCsrf(pub Option<String>);
-
-pub fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
-pub fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -6,20 +6,21 @@ use askama_web::WebTemplate;
 use axum::{
     Form,
     extract::{Path, State},
-    http::{StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    http::StatusCode,
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
 use super::{
     AppState,
     admins::EMAIL_TAKEN,
-    auth::{new_password_hash, start_session},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt},
-    session::{FormToken, SESSION_COOKIE, set_cookie, token_hash},
+    login::signed_in,
+    session::{FormToken, token_hash},
 };
 use crate::{
+    accounts::{new_password_hash, start_session},
     domain::{AgentName, Email},
     storage::{NewAdmin, SessionKind},
 };
@@ -130,12 +131,6 @@ pub async fn submit(
         admin_id = id,
         "first master administrator created; setup links are now dead"
     );
-    let session = start_session(&state, SessionKind::Admin, id, None).await?;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &session,
-        state.config.session_max.as_secs(),
-        state.config.secure_cookies,
-    );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
+    let session = start_session(&state.storage, SessionKind::Admin, id, None).await?;
+    Ok(signed_in(&state, &session, "/admin"))
 }

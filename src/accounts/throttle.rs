@@ -11,7 +11,6 @@ use governor::{
     state::keyed::DefaultKeyedStateStore,
 };
 
-use super::error::AppError;
 use crate::domain::Clock;
 
 /// The application's [`Clock`] as governor reads time, so a test that advances the clock also
@@ -27,6 +26,13 @@ impl governor::clock::Clock for ThrottleClock {
         let seconds = u64::try_from(self.0.now()).unwrap_or_default();
         Nanos::from(Duration::from_secs(seconds))
     }
+}
+
+/// Refused: the allowance is spent; the next try is welcome in `retry_after` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Too many sign-in attempts. Wait {retry_after} seconds and try again.")]
+pub(crate) struct Throttled {
+    pub retry_after: u64,
 }
 
 type Limiter<K> = RateLimiter<K, DefaultKeyedStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
@@ -59,7 +65,7 @@ impl Throttle {
     }
 
     /// Counts one sign-in attempt; refuses it when either allowance is spent.
-    pub(crate) fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub(crate) fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), Throttled> {
         if self.per_account.len() > MAX_KEYS {
             self.per_account.retain_recent();
         }
@@ -69,7 +75,9 @@ impl Throttle {
         // Rounded up: a client that waits exactly Retry-After seconds must get its turn.
         let wait = |not_until: governor::NotUntil<Nanos>| {
             let wait = not_until.wait_time_from(self.clock.now());
-            AppError::TooManyAttempts(wait.as_secs_f64().ceil().max(1.0) as u64)
+            Throttled {
+                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+            }
         };
         if let Some(address) = address {
             self.per_address.check_key(&address).map_err(wait)?;
