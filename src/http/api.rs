@@ -16,12 +16,11 @@ use super::{
     error::{ApiResult, AppError},
     imports::{ImportView, result_download, visible_job},
     session::MaybeSession,
-    upload::read_file_field,
+    upload::submit_upload,
 };
 use crate::{
     accounts::{Attempt, sign_in},
     domain::Id,
-    import::pipeline,
     storage::{ImportJob, SessionKind},
 };
 
@@ -175,26 +174,10 @@ async fn upload(
     Path(group_id): Path<Id>,
     multipart: Multipart,
 ) -> ApiResult<Response> {
-    if !user.access(&state).await?.can_see(group_id) {
-        return Err(AppError::NotFound.into());
-    }
-    let limits = &state.config.limits;
-    // A browser session must prove the form is ours; a bearer token already does.
-    let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
-    let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
-    let submitted = pipeline::submit(
-        &state.storage,
-        limits,
-        group_id,
-        &user.admin.name,
-        &file.file_name,
-        file.bytes,
-    )
-    .await
-    .map_err(AppError::from)?;
+    let job_id = submit_upload(&state, &user, group_id, multipart).await?;
     let job = state
         .storage
-        .import_job(submitted.job_id)
+        .import_job(job_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((StatusCode::ACCEPTED, Json(ImportJson::new(&job))).into_response())

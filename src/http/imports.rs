@@ -14,11 +14,11 @@ use super::{
     center::{Chrome, Selection, TreeItem, TreeView},
     error::{AppError, AppResult},
     forms::datetime,
-    upload::{attachment, read_file_field, result_file_name},
+    upload::{attachment, result_file_name, submit_upload},
 };
 use crate::{
     domain::Id,
-    import::{pipeline, template},
+    import::template,
     storage::{ImportJob, JobState},
 };
 
@@ -154,25 +154,7 @@ pub async fn upload(
     Path(group_id): Path<Id>,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let access = user.access(&state).await?;
-    if !access.can_see(group_id) {
-        return Err(AppError::NotFound);
-    }
-    let limits = &state.config.limits;
-    let outcome =
-        match read_file_field(multipart, limits.max_upload_bytes, Some(&user.session)).await {
-            Ok(file) => pipeline::submit(
-                &state.storage,
-                limits,
-                group_id,
-                &user.admin.name,
-                &file.file_name,
-                file.bytes,
-            )
-            .await
-            .map_err(AppError::from),
-            Err(error) => Err(error),
-        };
+    let outcome = submit_upload(&state, &user, group_id, multipart).await;
     match outcome {
         Ok(_) => Ok(
             Redirect::to(&format!("/admin/groups/{group_id}?done=import-queued")).into_response(),
