@@ -12,9 +12,10 @@ use axum::{
 use super::{
     AppState,
     auth::AdminUser,
-    center::{Chrome, Selection, TreeItem, TreeView},
+    center::Chrome,
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime},
+    tree::{Selection, TreeItem, TreeView},
 };
 use crate::{
     accounts::new_password_hash,

@@ -13,9 +13,10 @@ use serde::Deserialize;
 use super::{
     AppState,
     auth::AdminUser,
-    center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
+    center::Chrome,
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime, ticked},
+    tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
 use crate::{
     accounts::new_password_hash,

@@ -12,12 +12,11 @@ use serde::Deserialize;
 use super::{
     AppState,
     auth::AdminUser,
-    center::{
-        Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page,
-    },
+    center::{Chrome, NewGroupForm, home_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, optional_id, ticked},
     imports::ImportView,
+    tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
 use crate::{
     domain::{Description, GroupName, Id},

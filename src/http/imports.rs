@@ -11,9 +11,10 @@ use axum::{
 use super::{
     AppState,
     auth::AdminUser,
-    center::{Chrome, Selection, TreeItem, TreeView},
+    center::Chrome,
     error::{AppError, AppResult},
     forms::datetime,
+    tree::{Selection, TreeItem, TreeView},
     upload::{attachment, result_file_name, submit_upload},
 };
 use crate::{

@@ -15,6 +15,7 @@ mod imports;
 mod login;
 pub mod session;
 mod setup;
+mod tree;
 mod upload;
 
 use std::sync::Arc;
