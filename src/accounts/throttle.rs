@@ -100,10 +100,11 @@ mod tests {
         for _ in 0..5 {
             throttle.attempt("Ann@example.com", None).unwrap();
         }
-        let Err(AppError::TooManyAttempts(wait)) = throttle.attempt("ann@example.com", None) else {
-            panic!("the sixth try waits");
-        };
-        assert_eq!(wait, 12);
+        assert_eq!(
+            throttle.attempt("ann@example.com", None),
+            Err(Throttled { retry_after: 12 }),
+            "the sixth try waits"
+        );
         throttle
             .attempt("bob@example.com", None)
             .expect("other accounts are not affected");

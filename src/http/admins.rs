@@ -27,12 +27,12 @@ use crate::{
 /// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
 /// read from its raw pairs.
 #[derive(Debug, Default)]
-pub struct AdminForm {
-    pub name: String,
-    pub email: String,
-    pub password: String,
-    pub is_master: bool,
-    pub group_ids: Vec<Id>,
+pub(crate) struct AdminForm {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) is_master: bool,
+    pub(crate) group_ids: Vec<Id>,
 }
 
 impl AdminForm {
@@ -56,23 +56,23 @@ impl AdminForm {
 /// The setup link's form says the same.
 pub(crate) const EMAIL_TAKEN: &str = "An administrator with this email already exists";
 
-pub struct GroupChoice {
-    pub id: Id,
-    pub path: String,
-    pub checked: bool,
+pub(crate) struct GroupChoice {
+    pub(crate) id: Id,
+    pub(crate) path: String,
+    pub(crate) checked: bool,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin.html")]
-pub struct AdminPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub admin_id: Option<Id>,
-    pub is_self: bool,
-    pub form: AdminForm,
-    pub groups: Vec<GroupChoice>,
-    pub errors: FieldErrors,
-    pub created_at: String,
+pub(crate) struct AdminPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) admin_id: Option<Id>,
+    pub(crate) is_self: bool,
+    pub(crate) form: AdminForm,
+    pub(crate) groups: Vec<GroupChoice>,
+    pub(crate) errors: FieldErrors,
+    pub(crate) created_at: String,
 }
 
 async fn admin_page(
@@ -110,7 +110,10 @@ async fn admin_page(
     })
 }
 
-pub async fn new_form(State(state): State<AppState>, user: AdminUser) -> AppResult<AdminPage> {
+pub(crate) async fn new_form(
+    State(state): State<AppState>,
+    user: AdminUser,
+) -> AppResult<AdminPage> {
     user.require_master()?;
     admin_page(
         &state,
@@ -137,7 +140,7 @@ fn known_groups(access: &Access, ids: &[Id], errors: &mut FieldErrors) -> Vec<Id
     known
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     RawForm(raw): RawForm,
@@ -191,7 +194,7 @@ async fn target_admin(state: &AppState, user: &AdminUser, id: Id) -> AppResult<A
         .ok_or(AppError::NotFound)
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -207,7 +210,7 @@ pub async fn show(
     admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
 }
 
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -232,7 +235,7 @@ pub async fn update(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,

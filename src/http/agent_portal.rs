@@ -32,7 +32,7 @@ fn page(csrf: String, email: String, error: Option<String>) -> LoginPage {
     }
 }
 
-pub async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
+pub(crate) async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
     if session.is_some_and(|s| s.kind == SessionKind::Agent) {
         return Redirect::to("/agent").into_response();
     }
@@ -43,7 +43,7 @@ pub async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -
     )
 }
 
-pub async fn login_submit(
+pub(crate) async fn login_submit(
     State(state): State<AppState>,
     token: FormToken,
     MaybeSession(previous): MaybeSession,
@@ -70,14 +70,14 @@ pub async fn login_submit(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/agent_home.html")]
-pub struct AgentHome {
-    pub name: String,
-    pub email: String,
-    pub group_path: String,
-    pub csrf: String,
+pub(crate) struct AgentHome {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) group_path: String,
+    pub(crate) csrf: String,
 }
 
-pub async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
+pub(crate) async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
     let tree = OrgTree::new(state.storage.all_groups().await?);
     let AgentRecord {
         name,
@@ -93,7 +93,7 @@ pub async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<A
     })
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {

@@ -26,43 +26,43 @@ use crate::{
 };
 
 #[derive(Debug, Default, Deserialize)]
-pub struct AgentForm {
+pub(crate) struct AgentForm {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub nickname: String,
+    pub(crate) nickname: String,
     #[serde(default)]
-    pub email: String,
+    pub(crate) email: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub enabled: Option<String>,
+    pub(crate) enabled: Option<String>,
     #[serde(default)]
-    pub group_id: String,
+    pub(crate) group_id: String,
     /// Only on the "add agent" form.
     #[serde(default)]
-    pub password: String,
+    pub(crate) password: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/agent.html")]
-pub struct AgentPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
+pub(crate) struct AgentPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
     /// None on the "add agent" page.
-    pub agent_id: Option<Id>,
-    pub group_id: Id,
-    pub group_path: String,
-    pub form: AgentForm,
-    pub form_enabled: bool,
-    pub group_options: Vec<GroupOption>,
-    pub errors: FieldErrors,
-    pub created_at: String,
-    pub notice: Option<&'static str>,
+    pub(crate) agent_id: Option<Id>,
+    pub(crate) group_id: Id,
+    pub(crate) group_path: String,
+    pub(crate) form: AgentForm,
+    pub(crate) form_enabled: bool,
+    pub(crate) group_options: Vec<GroupOption>,
+    pub(crate) errors: FieldErrors,
+    pub(crate) created_at: String,
+    pub(crate) notice: Option<&'static str>,
 }
 
 #[derive(Deserialize, Default)]
-pub struct AgentQuery {
+pub(crate) struct AgentQuery {
     #[serde(default)]
     done: String,
 }
@@ -120,7 +120,7 @@ fn form_of(agent: &AgentRecord) -> AgentForm {
     }
 }
 
-pub async fn new_form(
+pub(crate) async fn new_form(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -180,7 +180,7 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -226,7 +226,7 @@ pub async fn create(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -253,7 +253,7 @@ pub async fn show(
     Ok(page)
 }
 
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -294,12 +294,12 @@ pub async fn update(
 }
 
 #[derive(Deserialize)]
-pub struct PasswordForm {
+pub(crate) struct PasswordForm {
     #[serde(default)]
     password: String,
 }
 
-pub async fn set_password(
+pub(crate) async fn set_password(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -329,7 +329,7 @@ pub async fn set_password(
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,

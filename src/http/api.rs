@@ -24,7 +24,7 @@ use crate::{
     storage::{ImportJob, SessionKind},
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/tokens", post(create_token))
         .route("/tokens/current", delete(revoke_token))
@@ -115,7 +115,7 @@ async fn groups(
 
 /// An import's state as scripts and the progress bar read it.
 #[derive(Serialize)]
-pub struct ImportJson {
+pub(crate) struct ImportJson {
     id: Id,
     group_id: Id,
     file_name: String,

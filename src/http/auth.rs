@@ -19,14 +19,14 @@ use crate::{
 };
 
 /// A signed-in administrator (browser session).
-pub struct AdminUser {
-    pub admin: AdminRecord,
-    pub session: Session,
+pub(crate) struct AdminUser {
+    pub(crate) admin: AdminRecord,
+    pub(crate) session: Session,
 }
 
 impl AdminUser {
     /// What this administrator may see, computed from the current tree.
-    pub async fn access(&self, state: &AppState) -> Result<Access, AppError> {
+    pub(crate) async fn access(&self, state: &AppState) -> Result<Access, AppError> {
         let tree = OrgTree::new(state.storage.all_groups().await?);
         Ok(if self.admin.is_master() {
             Access::everything(tree)
@@ -36,7 +36,7 @@ impl AdminUser {
     }
 
     /// Masters only; anyone else gets the same 404 as for something that does not exist.
-    pub fn require_master(&self) -> Result<(), AppError> {
+    pub(crate) fn require_master(&self) -> Result<(), AppError> {
         if self.admin.is_master() {
             Ok(())
         } else {
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for AdminUser {
 }
 
 /// An administrator calling the API: with a bearer token, or from a signed-in browser.
-pub struct ApiAdmin(pub AdminUser);
+pub(crate) struct ApiAdmin(pub AdminUser);
 
 impl FromRequestParts<AppState> for ApiAdmin {
     type Rejection = ApiError;
@@ -92,9 +92,9 @@ impl FromRequestParts<AppState> for ApiAdmin {
 }
 
 /// A signed-in, enabled agent.
-pub struct AgentUser {
-    pub agent: AgentRecord,
-    pub session: Session,
+pub(crate) struct AgentUser {
+    pub(crate) agent: AgentRecord,
+    pub(crate) session: Session,
 }
 
 impl FromRequestParts<AppState> for AgentUser {
@@ -121,7 +121,7 @@ impl FromRequestParts<AppState> for AgentUser {
 }
 
 /// The client's address for throttling, when the server was started with connect info.
-pub struct ClientAddress(pub Option<IpAddr>);
+pub(crate) struct ClientAddress(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;

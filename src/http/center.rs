@@ -16,15 +16,15 @@ use super::{
 use crate::domain::Id;
 
 /// The header: product, signed-in administrator, sign-out.
-pub struct Chrome {
-    pub user_name: String,
-    pub user_email: String,
-    pub csrf: String,
-    pub is_master: bool,
+pub(crate) struct Chrome {
+    pub(crate) user_name: String,
+    pub(crate) user_email: String,
+    pub(crate) csrf: String,
+    pub(crate) is_master: bool,
 }
 
 impl Chrome {
-    pub fn new(user: &AdminUser) -> Chrome {
+    pub(crate) fn new(user: &AdminUser) -> Chrome {
         Chrome {
             user_name: user.admin.name.clone(),
             user_email: user.admin.email.clone(),
@@ -35,33 +35,33 @@ impl Chrome {
 }
 
 #[derive(Deserialize, Default)]
-pub struct TreeQuery {
+pub(crate) struct TreeQuery {
     #[serde(default)]
-    pub q: String,
+    pub(crate) q: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/home.html")]
-pub struct HomePage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_count: usize,
-    pub errors: FieldErrors,
-    pub new_group: NewGroupForm,
+pub(crate) struct HomePage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_count: usize,
+    pub(crate) errors: FieldErrors,
+    pub(crate) new_group: NewGroupForm,
 }
 
 /// The "new group" form's input, kept when it is shown again with errors.
 #[derive(Debug, Default, Deserialize)]
-pub struct NewGroupForm {
+pub(crate) struct NewGroupForm {
     #[serde(default)]
-    pub parent_id: String,
+    pub(crate) parent_id: String,
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
 }
 
-pub async fn home_page(
+pub(crate) async fn home_page(
     state: &AppState,
     user: &AdminUser,
     query: &str,
@@ -79,7 +79,7 @@ pub async fn home_page(
     })
 }
 
-pub async fn home(
+pub(crate) async fn home(
     State(state): State<AppState>,
     user: AdminUser,
     Query(query): Query<TreeQuery>,
@@ -95,7 +95,7 @@ pub async fn home(
 }
 
 #[derive(Deserialize)]
-pub struct PageQuery {
+pub(crate) struct PageQuery {
     #[serde(default)]
     offset: i64,
 }
@@ -103,11 +103,11 @@ pub struct PageQuery {
 /// The tree's lazy part: one page of a group's agents, as HTML for the script to insert.
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/tree_agents.html")]
-pub struct TreeAgents {
-    pub items: Vec<TreeItem>,
+pub(crate) struct TreeAgents {
+    pub(crate) items: Vec<TreeItem>,
 }
 
-pub async fn tree_agents(
+pub(crate) async fn tree_agents(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,

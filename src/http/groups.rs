@@ -31,38 +31,38 @@ const HISTORY_LENGTH: i64 = 10;
 const ROW_ERRORS_SHOWN: i64 = 20;
 
 #[derive(Debug, Default, Deserialize)]
-pub struct GroupForm {
+pub(crate) struct GroupForm {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub enabled: Option<String>,
+    pub(crate) enabled: Option<String>,
     #[serde(default)]
-    pub parent_id: String,
+    pub(crate) parent_id: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/group.html")]
-pub struct GroupPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_id: Id,
-    pub path: String,
-    pub agent_count: i64,
-    pub subgroup_count: usize,
-    pub form: GroupForm,
-    pub form_enabled: bool,
-    pub parent_options: Vec<GroupOption>,
-    pub may_be_top_level: bool,
-    pub errors: FieldErrors,
-    pub new_group: NewGroupForm,
-    pub latest: Option<ImportView>,
+pub(crate) struct GroupPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_id: Id,
+    pub(crate) path: String,
+    pub(crate) agent_count: i64,
+    pub(crate) subgroup_count: usize,
+    pub(crate) form: GroupForm,
+    pub(crate) form_enabled: bool,
+    pub(crate) parent_options: Vec<GroupOption>,
+    pub(crate) may_be_top_level: bool,
+    pub(crate) errors: FieldErrors,
+    pub(crate) new_group: NewGroupForm,
+    pub(crate) latest: Option<ImportView>,
     /// While the latest import runs: its row errors found so far, and how many more there are.
-    pub row_errors: Vec<(i64, String)>,
-    pub more_errors: i64,
-    pub history: Vec<ImportView>,
-    pub notice: Option<&'static str>,
+    pub(crate) row_errors: Vec<(i64, String)>,
+    pub(crate) more_errors: i64,
+    pub(crate) history: Vec<ImportView>,
+    pub(crate) notice: Option<&'static str>,
 }
 
 /// What each redirect after a change says at the top of the panel.
@@ -77,7 +77,7 @@ fn notice(code: &str) -> Option<&'static str> {
 }
 
 #[derive(Deserialize, Default)]
-pub struct GroupQuery {
+pub(crate) struct GroupQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -86,7 +86,7 @@ pub struct GroupQuery {
     done: String,
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -181,7 +181,7 @@ fn visible_group(access: &Access, id: Id) -> AppResult<&crate::storage::GroupRec
     }
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     Form(form): Form<NewGroupForm>,
@@ -226,7 +226,7 @@ pub async fn create(
     })
 }
 
-pub async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -273,7 +273,7 @@ pub async fn update(
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,

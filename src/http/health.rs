@@ -5,12 +5,12 @@ use axum::{extract::State, http::StatusCode};
 use super::AppState;
 
 /// The process is up and answering.
-pub async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The database answers too: only then should traffic be sent here.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.storage.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {

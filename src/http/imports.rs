@@ -27,24 +27,24 @@ const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadshe
 
 /// A job as the notification bar, the history and the API show it.
 #[derive(Debug, Clone)]
-pub struct ImportView {
-    pub id: Id,
-    pub group_id: Id,
-    pub file_name: String,
-    pub submitted_by: String,
-    pub created_at: String,
-    pub state: &'static str,
-    pub running: bool,
-    pub failed_state: bool,
-    pub total_for_bar: i64,
-    pub done: i64,
-    pub created: i64,
-    pub failed: i64,
-    pub percent: i64,
-    pub progress_text: String,
-    pub summary: String,
-    pub error: Option<String>,
-    pub has_result: bool,
+pub(crate) struct ImportView {
+    pub(crate) id: Id,
+    pub(crate) group_id: Id,
+    pub(crate) file_name: String,
+    pub(crate) submitted_by: String,
+    pub(crate) created_at: String,
+    pub(crate) state: &'static str,
+    pub(crate) running: bool,
+    pub(crate) failed_state: bool,
+    pub(crate) total_for_bar: i64,
+    pub(crate) done: i64,
+    pub(crate) created: i64,
+    pub(crate) failed: i64,
+    pub(crate) percent: i64,
+    pub(crate) progress_text: String,
+    pub(crate) summary: String,
+    pub(crate) error: Option<String>,
+    pub(crate) has_result: bool,
 }
 
 fn plural(count: i64, one: &str, many: &str) -> String {
@@ -52,7 +52,7 @@ fn plural(count: i64, one: &str, many: &str) -> String {
 }
 
 impl ImportView {
-    pub fn new(job: &ImportJob) -> ImportView {
+    pub(crate) fn new(job: &ImportJob) -> ImportView {
         let state = job.state();
         let total = job.total_rows.unwrap_or(0);
         let percent = if total > 0 {
@@ -98,15 +98,15 @@ impl ImportView {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/import.html")]
-pub struct ImportPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_id: Id,
-    pub group_name: String,
-    pub error: Option<String>,
-    pub max_rows: usize,
-    pub max_megabytes: u64,
-    pub min_password: usize,
+pub(crate) struct ImportPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_id: Id,
+    pub(crate) group_name: String,
+    pub(crate) error: Option<String>,
+    pub(crate) max_rows: usize,
+    pub(crate) max_megabytes: u64,
+    pub(crate) min_password: usize,
 }
 
 async fn import_page(
@@ -139,7 +139,7 @@ async fn import_page(
     })
 }
 
-pub async fn page(
+pub(crate) async fn page(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -149,7 +149,7 @@ pub async fn page(
 
 /// Checks the file at once and queues it; a file that cannot be imported is explained on the
 /// same page and nothing is created.
-pub async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -169,7 +169,7 @@ pub async fn upload(
     }
 }
 
-pub async fn template_xlsx(_user: AdminUser) -> Response {
+pub(crate) async fn template_xlsx(_user: AdminUser) -> Response {
     let bytes = crate::telemetry::spawn_blocking_with_tracing(template::template_xlsx).await;
     (
         [(header::CONTENT_TYPE, XLSX_TYPE)],
@@ -179,7 +179,7 @@ pub async fn template_xlsx(_user: AdminUser) -> Response {
         .into_response()
 }
 
-pub async fn template_csv(_user: AdminUser) -> Response {
+pub(crate) async fn template_csv(_user: AdminUser) -> Response {
     (
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
         [attachment("roster-import-template.csv")],
@@ -189,7 +189,7 @@ pub async fn template_csv(_user: AdminUser) -> Response {
 }
 
 /// The result spreadsheet, for an administrator of the job's group only.
-pub async fn result(
+pub(crate) async fn result(
     State(state): State<AppState>,
     user: AdminUser,
     Path(job_id): Path<Id>,
@@ -197,7 +197,7 @@ pub async fn result(
     result_download(&state, &user, job_id).await
 }
 
-pub async fn result_download(
+pub(crate) async fn result_download(
     state: &AppState,
     user: &AdminUser,
     job_id: Id,
@@ -218,7 +218,11 @@ pub async fn result_download(
 }
 
 /// A job the administrator may see; anything else is the same 404 as a job that never was.
-pub async fn visible_job(state: &AppState, user: &AdminUser, job_id: Id) -> AppResult<ImportJob> {
+pub(crate) async fn visible_job(
+    state: &AppState,
+    user: &AdminUser,
+    job_id: Id,
+) -> AppResult<ImportJob> {
     let job = state
         .storage
         .import_job(job_id)

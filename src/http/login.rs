@@ -25,28 +25,28 @@ use crate::{
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/login.html")]
-pub struct LoginPage {
-    pub heading: &'static str,
-    pub action: &'static str,
-    pub csrf: String,
-    pub email: String,
-    pub error: Option<String>,
+pub(crate) struct LoginPage {
+    pub(crate) heading: &'static str,
+    pub(crate) action: &'static str,
+    pub(crate) csrf: String,
+    pub(crate) email: String,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     #[serde(default)]
-    pub email: String,
+    pub(crate) email: String,
     #[serde(default)]
-    pub password: String,
+    pub(crate) password: String,
 }
 
 /// The sign-in page, setting the anonymous CSRF cookie when the browser has none.
-pub fn login_page(page: LoginPage, token: &FormToken, status: StatusCode) -> Response {
+pub(crate) fn login_page(page: LoginPage, token: &FormToken, status: StatusCode) -> Response {
     token.attach((status, page).into_response())
 }
 
-pub async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
+pub(crate) async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
     if session.is_some_and(|s| s.kind == SessionKind::Admin) {
         return Redirect::to("/admin").into_response();
     }
@@ -101,7 +101,7 @@ pub(crate) fn signed_in(state: &AppState, session: &str, to: &str) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
-pub async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
     token: FormToken,
     MaybeSession(previous): MaybeSession,
@@ -132,7 +132,7 @@ pub async fn submit(
     })
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {

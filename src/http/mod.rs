@@ -7,7 +7,7 @@ mod api;
 mod assets;
 mod auth;
 mod center;
-pub mod error;
+pub(crate) mod error;
 mod forms;
 mod groups;
 mod health;
@@ -33,14 +33,14 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use crate::{accounts::Throttle, config::Config, storage::Storage};
 
 #[derive(Clone)]
-pub struct AppState {
-    pub storage: Storage,
-    pub config: Arc<Config>,
+pub(crate) struct AppState {
+    pub(crate) storage: Storage,
+    pub(crate) config: Arc<Config>,
     pub(crate) throttle: Arc<Throttle>,
 }
 
 impl AppState {
-    pub fn new(storage: Storage, config: Config) -> AppState {
+    pub(crate) fn new(storage: Storage, config: Config) -> AppState {
         // The throttle reads the storage's clock, as sessions do: tests move both at once.
         let throttle = Arc::new(Throttle::new(storage.clock().clone()));
         AppState {
@@ -55,7 +55,7 @@ impl AppState {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // Room for the multipart envelope around the largest allowed file; the upload handler
     // enforces the exact file limit itself, with a clear message.
     let body_limit = usize::try_from(state.config.limits.max_upload_bytes)

@@ -27,16 +27,16 @@ use crate::{
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/setup.html")]
-pub struct SetupPage {
-    pub token: String,
-    pub csrf: String,
-    pub name: String,
-    pub email: String,
-    pub errors: FieldErrors,
+pub(crate) struct SetupPage {
+    pub(crate) token: String,
+    pub(crate) csrf: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) errors: FieldErrors,
 }
 
 #[derive(Deserialize)]
-pub struct SetupForm {
+pub(crate) struct SetupForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -57,7 +57,7 @@ async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
     }
 }
 
-pub async fn form(
+pub(crate) async fn form(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: FormToken,
@@ -73,7 +73,7 @@ pub async fn form(
     Ok(csrf.attach(page.into_response()))
 }
 
-pub async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: FormToken,

@@ -10,17 +10,17 @@ use crate::{
 };
 
 /// Agents listed under an opened group before a "more" link. A group can hold 100,000.
-pub const AGENTS_PER_PAGE: i64 = 100;
+pub(crate) const AGENTS_PER_PAGE: i64 = 100;
 
 /// What the right-hand panel shows, so the tree can mark and open it.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Selection {
-    pub group: Option<Id>,
-    pub agent: Option<Id>,
-    pub admin: Option<Id>,
+pub(crate) struct Selection {
+    pub(crate) group: Option<Id>,
+    pub(crate) agent: Option<Id>,
+    pub(crate) admin: Option<Id>,
 }
 
-pub enum TreeItem {
+pub(crate) enum TreeItem {
     /// Opens a group's `<details>`; its children follow until the matching `Close`.
     Open(GroupNode),
     Close,
@@ -36,26 +36,26 @@ pub enum TreeItem {
     },
 }
 
-pub struct GroupNode {
-    pub id: Id,
-    pub name: String,
-    pub agent_count: i64,
-    pub open: bool,
-    pub selected: bool,
-    pub enabled: bool,
-    pub filter_text: String,
+pub(crate) struct GroupNode {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) agent_count: i64,
+    pub(crate) open: bool,
+    pub(crate) selected: bool,
+    pub(crate) enabled: bool,
+    pub(crate) filter_text: String,
 }
 
-pub struct AgentLeaf {
-    pub id: Id,
-    pub name: String,
-    pub email: String,
-    pub enabled: bool,
-    pub selected: bool,
+pub(crate) struct AgentLeaf {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) enabled: bool,
+    pub(crate) selected: bool,
 }
 
 impl AgentLeaf {
-    pub fn new(agent: &AgentRecord, selection: Selection) -> AgentLeaf {
+    pub(crate) fn new(agent: &AgentRecord, selection: Selection) -> AgentLeaf {
         AgentLeaf {
             id: agent.id,
             name: agent.name.clone(),
@@ -66,25 +66,25 @@ impl AgentLeaf {
     }
 }
 
-pub struct AdminLeaf {
-    pub id: Id,
-    pub name: String,
-    pub selected: bool,
+pub(crate) struct AdminLeaf {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) selected: bool,
 }
 
-pub struct TreeView {
-    pub items: Vec<TreeItem>,
-    pub masters: Vec<AdminLeaf>,
-    pub admins: Vec<AdminLeaf>,
-    pub show_admins: bool,
-    pub query: String,
-    pub matching_agents: Vec<AgentLeaf>,
+pub(crate) struct TreeView {
+    pub(crate) items: Vec<TreeItem>,
+    pub(crate) masters: Vec<AdminLeaf>,
+    pub(crate) admins: Vec<AdminLeaf>,
+    pub(crate) show_admins: bool,
+    pub(crate) query: String,
+    pub(crate) matching_agents: Vec<AgentLeaf>,
 }
 
 impl TreeView {
     /// Groups are all listed (collapsed); only the selected group's agents are loaded.
     /// `agents_offset` pages through the selected group's agents.
-    pub async fn build(
+    pub(crate) async fn build(
         state: &AppState,
         user: &AdminUser,
         access: &Access,
@@ -207,14 +207,14 @@ impl TreeView {
 }
 
 /// A group choice in a form: its path as this administrator sees it.
-pub struct GroupOption {
-    pub id: Id,
-    pub path: String,
-    pub selected: bool,
+pub(crate) struct GroupOption {
+    pub(crate) id: Id,
+    pub(crate) path: String,
+    pub(crate) selected: bool,
 }
 
 /// Every visible group, by path, for "parent group" and "group" selects.
-pub fn group_options(
+pub(crate) fn group_options(
     access: &Access,
     selected: Option<Id>,
     exclude_subtree_of: Option<Id>,

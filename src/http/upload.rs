@@ -48,8 +48,8 @@ pub(crate) async fn submit_upload(
 }
 
 struct UploadedFile {
-    pub file_name: String,
-    pub bytes: Vec<u8>,
+    pub(crate) file_name: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Reads the `file` field. With `csrf_for` set (a browser form), a valid `csrf` field must come
@@ -130,7 +130,7 @@ fn clean_file_name(raw: &str) -> String {
 /// surprises) and the exact name in RFC 5987 form. Names from elsewhere than the web form (the
 /// command line takes the file's own name) are cleaned here too: no path, no control
 /// characters, no leading dot.
-pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
+pub(crate) fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
     let cleaned = clean_file_name(file_name);
     let file_name = match cleaned.trim_start_matches(['.', ' ']) {
         "" => "download",
@@ -164,7 +164,7 @@ pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
 }
 
 /// `agents.xlsx` → `agents.result.xlsx`.
-pub fn result_file_name(upload_name: &str) -> String {
+pub(crate) fn result_file_name(upload_name: &str) -> String {
     let stem = upload_name
         .rsplit_once('.')
         .map_or(upload_name, |(stem, _)| stem);

@@ -6,20 +6,20 @@ use super::OrgTree;
 use crate::domain::Id;
 
 /// What one administrator may see: everything (a master) or their groups and all below them.
-pub struct Access {
-    pub tree: OrgTree,
+pub(crate) struct Access {
+    pub(crate) tree: OrgTree,
     visible: Option<HashSet<Id>>,
 }
 
 impl Access {
-    pub fn everything(tree: OrgTree) -> Access {
+    pub(crate) fn everything(tree: OrgTree) -> Access {
         Access {
             tree,
             visible: None,
         }
     }
 
-    pub fn limited_to(tree: OrgTree, assigned: &[Id]) -> Access {
+    pub(crate) fn limited_to(tree: OrgTree, assigned: &[Id]) -> Access {
         let visible = assigned
             .iter()
             .filter(|id| tree.get(**id).is_some())
@@ -31,11 +31,11 @@ impl Access {
         }
     }
 
-    pub fn is_master(&self) -> bool {
+    pub(crate) fn is_master(&self) -> bool {
         self.visible.is_none()
     }
 
-    pub fn can_see(&self, group_id: Id) -> bool {
+    pub(crate) fn can_see(&self, group_id: Id) -> bool {
         self.tree.get(group_id).is_some()
             && self
                 .visible
@@ -45,7 +45,7 @@ impl Access {
 
     /// The top of what this administrator sees: the tree's top groups for a master, otherwise
     /// the assigned groups that are not below another assigned group.
-    pub fn roots(&self) -> Vec<Id> {
+    pub(crate) fn roots(&self) -> Vec<Id> {
         match &self.visible {
             None => self.tree.children(None).to_vec(),
             Some(visible) => {
@@ -66,7 +66,7 @@ impl Access {
     }
 
     /// Every visible group id.
-    pub fn visible_ids(&self) -> Vec<Id> {
+    pub(crate) fn visible_ids(&self) -> Vec<Id> {
         self.roots()
             .into_iter()
             .flat_map(|root| self.tree.subtree(root))
@@ -75,7 +75,7 @@ impl Access {
 
     /// The path shown to this administrator: from their own root down, never naming a group
     /// they cannot see.
-    pub fn visible_path(&self, id: Id) -> String {
+    pub(crate) fn visible_path(&self, id: Id) -> String {
         self.tree
             .ancestors(id)
             .into_iter()

@@ -7,9 +7,11 @@ mod access;
 mod rules;
 mod tree;
 
-pub use access::Access;
-pub use rules::{AdminRefusal, MoveRefusal, kept_master_flag, may_delete_admin};
-pub use tree::OrgTree;
+pub(crate) use access::Access;
+pub(crate) use rules::{kept_master_flag, may_delete_admin};
+pub(crate) use tree::OrgTree;
 
+#[cfg(test)]
+use rules::{AdminRefusal, MoveRefusal};
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use crate::domain::Id;
 
 /// Why a group cannot go under the parent asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MoveRefusal {
+pub(crate) enum MoveRefusal {
     /// The parent is unknown or outside what this administrator sees.
     #[error("Choose a group from the list")]
     UnknownParent,
@@ -19,7 +19,7 @@ pub enum MoveRefusal {
 
 impl Access {
     /// Whether a new group may be made under `parent` (`None`: at the top, masters only).
-    pub fn may_create_under(&self, parent: Option<Id>) -> bool {
+    pub(crate) fn may_create_under(&self, parent: Option<Id>) -> bool {
         match parent {
             Some(parent) => self.can_see(parent),
             None => self.is_master(),
@@ -30,7 +30,11 @@ impl Access {
     ///
     /// An administrator's own group sits at the top or under a group they do not see, so the
     /// form offers them no parent at all: asked for "none", the group stays where it is.
-    pub fn move_group(&self, group: Id, requested: Option<Id>) -> Result<Option<Id>, MoveRefusal> {
+    pub(crate) fn move_group(
+        &self,
+        group: Id,
+        requested: Option<Id>,
+    ) -> Result<Option<Id>, MoveRefusal> {
         let current = self.tree.get(group).and_then(|g| g.parent_id);
         match requested {
             None if self.is_master() => Ok(None),
@@ -46,14 +50,14 @@ impl Access {
 /// What a master may not do to their own account: the organization could be left without a
 /// master, and nobody could sign in to repair it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AdminRefusal {
+pub(crate) enum AdminRefusal {
     #[error("You cannot delete your own account; ask another master administrator")]
     DeleteSelf,
 }
 
 /// Whether administrator `actor` may delete administrator `target`. Who may manage
 /// administrators at all (masters) is checked before.
-pub fn may_delete_admin(actor: Id, target: Id) -> Result<(), AdminRefusal> {
+pub(crate) fn may_delete_admin(actor: Id, target: Id) -> Result<(), AdminRefusal> {
     if actor == target {
         Err(AdminRefusal::DeleteSelf)
     } else {
@@ -62,6 +66,6 @@ pub fn may_delete_admin(actor: Id, target: Id) -> Result<(), AdminRefusal> {
 }
 
 /// The master flag `target` keeps after `actor` edits it: a master cannot demote themselves.
-pub fn kept_master_flag(actor: Id, target: Id, requested: bool) -> bool {
+pub(crate) fn kept_master_flag(actor: Id, target: Id, requested: bool) -> bool {
     requested || actor == target
 }

@@ -7,14 +7,14 @@ use crate::{
     storage::GroupRecord,
 };
 
-pub struct OrgTree {
+pub(crate) struct OrgTree {
     groups: HashMap<Id, GroupRecord>,
     children: HashMap<Option<Id>, Vec<Id>>,
 }
 
 impl OrgTree {
     /// `groups` arrive sorted by name, so children lists are too.
-    pub fn new(groups: Vec<GroupRecord>) -> OrgTree {
+    pub(crate) fn new(groups: Vec<GroupRecord>) -> OrgTree {
         let mut children: HashMap<Option<Id>, Vec<Id>> = HashMap::new();
         for group in &groups {
             children.entry(group.parent_id).or_default().push(group.id);
@@ -23,11 +23,11 @@ impl OrgTree {
         OrgTree { groups, children }
     }
 
-    pub fn get(&self, id: Id) -> Option<&GroupRecord> {
+    pub(crate) fn get(&self, id: Id) -> Option<&GroupRecord> {
         self.groups.get(&id)
     }
 
-    pub fn children(&self, parent: Option<Id>) -> &[Id] {
+    pub(crate) fn children(&self, parent: Option<Id>) -> &[Id] {
         self.children
             .get(&parent)
             .map(Vec::as_slice)
@@ -36,7 +36,7 @@ impl OrgTree {
 
     /// From the top of the tree down to `id`'s parent. The walk is bounded by the number of
     /// groups, so even a corrupted cycle cannot loop forever.
-    pub fn ancestors(&self, id: Id) -> Vec<Id> {
+    pub(crate) fn ancestors(&self, id: Id) -> Vec<Id> {
         let mut chain = Vec::new();
         let mut current = self.get(id).and_then(|group| group.parent_id);
         while let Some(parent) = current {
@@ -51,7 +51,7 @@ impl OrgTree {
     }
 
     /// `id` and every group below it.
-    pub fn subtree(&self, id: Id) -> Vec<Id> {
+    pub(crate) fn subtree(&self, id: Id) -> Vec<Id> {
         let mut found = vec![id];
         let mut next = 0;
         while next < found.len() {
@@ -61,12 +61,12 @@ impl OrgTree {
         found
     }
 
-    pub fn is_in_subtree(&self, candidate: Id, root: Id) -> bool {
+    pub(crate) fn is_in_subtree(&self, candidate: Id, root: Id) -> bool {
         candidate == root || self.ancestors(candidate).contains(&root)
     }
 
     /// "Support/Tier 1".
-    pub fn path(&self, id: Id) -> String {
+    pub(crate) fn path(&self, id: Id) -> String {
         self.ancestors(id)
             .into_iter()
             .chain([id])
@@ -76,7 +76,7 @@ impl OrgTree {
     }
 
     /// Follows a path from the top, names compared without case.
-    pub fn find(&self, path: &GroupPath) -> Option<Id> {
+    pub(crate) fn find(&self, path: &GroupPath) -> Option<Id> {
         let mut parent = None;
         for name in path.segments() {
             let key = name.key();

@@ -1,6 +1,6 @@
 use sqlx::{Any, Transaction};
 
-use super::{Result, Storage, StorageError, duplicate_or, placeholders};
+use super::{Result, Storage, StorageError, duplicate_or};
 use crate::domain::{AgentName, Email, Id};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -14,7 +14,7 @@ pub struct AdminRecord {
 }
 
 impl AdminRecord {
-    pub fn is_master(&self) -> bool {
+    pub(crate) fn is_master(&self) -> bool {
         self.is_master != 0
     }
 }
@@ -81,7 +81,7 @@ impl Storage {
             .await?)
     }
 
-    pub async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
+    pub(crate) async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = $1");
         Ok(sqlx::query_as(&sql)
             .bind(id)
@@ -150,17 +150,8 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn set_admin_password(&self, id: Id, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Deletes the administrator and ends their sessions in one step.
-    pub async fn delete_admin(&self, id: Id) -> Result<()> {
+    pub(crate) async fn delete_admin(&self, id: Id) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE kind <> 'agent' AND principal_id = $1")
             .bind(id)
@@ -175,26 +166,5 @@ impl Storage {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Which of these ids name existing groups (to refuse assignments of unknown ids).
-    pub async fn existing_group_ids(&self, ids: &[Id]) -> Result<Vec<Id>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT id FROM agent_groups WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query_as::<_, (Id,)>(&sql);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        Ok(query
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|(id,)| id)
-            .collect())
     }
 }

@@ -160,7 +160,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
+    pub(crate) async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
         sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(self.now())
@@ -170,7 +170,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn delete_agent(&self, id: Id) -> Result<()> {
+    pub(crate) async fn delete_agent(&self, id: Id) -> Result<()> {
         self.delete_agent_sessions(id).await?;
         let deleted = sqlx::query("DELETE FROM agents WHERE id = $1")
             .bind(id)
@@ -206,7 +206,7 @@ impl Storage {
         Ok(found)
     }
 
-    pub async fn export_agents(&self, group_ids: &[Id]) -> Result<Vec<ExportRow>> {
+    pub(crate) async fn export_agents(&self, group_ids: &[Id]) -> Result<Vec<ExportRow>> {
         let mut rows = Vec::new();
         for chunk in group_ids.chunks(1000) {
             let sql = format!(

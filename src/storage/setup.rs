@@ -4,7 +4,7 @@ use super::{NewAdmin, Result, Storage};
 use crate::domain::Id;
 
 impl Storage {
-    pub async fn add_setup_token(&self, token_hash: &str) -> Result<()> {
+    pub(crate) async fn add_setup_token(&self, token_hash: &str) -> Result<()> {
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
             .bind(token_hash)
             .bind(self.now())

@@ -2,10 +2,10 @@
 
 use axum::http::{HeaderMap, header};
 
-pub const SESSION_COOKIE: &str = "roster_session";
-pub const CSRF_COOKIE: &str = "roster_csrf";
+pub(crate) const SESSION_COOKIE: &str = "roster_session";
+pub(crate) const CSRF_COOKIE: &str = "roster_csrf";
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -18,7 +18,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `Set-Cookie` for one of our cookies. `max_age` 0 deletes it.
-pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::http::{AppState, error::AppError};
 
-pub const CSRF_FIELD: &str = "csrf";
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub(crate) const CSRF_FIELD: &str = "csrf";
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 /// Form bodies are buffered to read their CSRF field; real forms are far smaller.
 const MAX_FORM_BYTES: usize = 1 << 20;
 
@@ -95,7 +95,7 @@ fn is_upload_route(path: &str) -> bool {
 }
 
 /// The multipart upload's check of its `csrf` field, against the session's token.
-pub fn verify_csrf(session: &Session, provided: &str) -> Result<(), AppError> {
+pub(crate) fn verify_csrf(session: &Session, provided: &str) -> Result<(), AppError> {
     if constant_time_eq(provided, &session.csrf) {
         Ok(())
     } else {
@@ -106,10 +106,10 @@ pub fn verify_csrf(session: &Session, provided: &str) -> Result<(), AppError> {
 }
 
 /// Extractor: the anonymous CSRF token, made fresh when the browser has none yet.
-pub struct FormToken {
-    pub value: String,
+pub(crate) struct FormToken {
+    pub(crate) value: String,
     /// Some when the cookie must be (re)set with the response.
-    pub set_cookie: Option<String>,
+    pub(crate) set_cookie: Option<String>,
 }
 
 impl FromRequestParts<AppState> for FormToken {
@@ -147,7 +147,7 @@ impl FromRequestParts<AppState> for FormToken {
 
 impl FormToken {
     /// Adds the cookie to a response when the browser had none.
-    pub fn attach(&self, mut response: Response) -> Response {
+    pub(crate) fn attach(&self, mut response: Response) -> Response {
         if let Some(value) = self
             .set_cookie
             .as_ref()

@@ -24,7 +24,7 @@ use crate::{
 
 /// Loads the session (checking its idle and absolute timeouts) and enforces CSRF on every
 /// state-changing request.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match authenticate(&state, request).await {
         Ok(request) => next.run(request).await,
         Err(error) if request_wants_json(&error.1) => ApiError(error.0).into_response(),

@@ -14,25 +14,25 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 
 pub use crate::accounts::{random_token, token_hash};
 use crate::{domain::Id, storage::SessionKind};
-pub use cookies::{CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
-pub use csrf::{CSRF_FIELD, CSRF_HEADER, FormToken, verify_csrf};
-pub use layer::layer;
+pub(crate) use cookies::{SESSION_COOKIE, set_cookie};
+pub(crate) use csrf::{CSRF_FIELD, FormToken, verify_csrf};
+pub(crate) use layer::layer;
 
 /// The signed-in principal of this request, put in the request's extensions by [`layer`].
 #[derive(Debug, Clone)]
-pub struct Session {
-    pub token_hash: String,
-    pub kind: SessionKind,
-    pub principal_id: Id,
-    pub csrf: String,
+pub(crate) struct Session {
+    pub(crate) token_hash: String,
+    pub(crate) kind: SessionKind,
+    pub(crate) principal_id: Id,
+    pub(crate) csrf: String,
 }
 
 /// The anonymous double-submit token, when the request carried one.
 #[derive(Debug, Clone)]
-pub struct AnonymousCsrf(pub Option<String>);
+pub(crate) struct AnonymousCsrf(pub Option<String>);
 
 /// Extractor: the request's session, if any.
-pub struct MaybeSession(pub Option<Session>);
+pub(crate) struct MaybeSession(pub Option<Session>);
 
 impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
     type Rejection = std::convert::Infallible;
