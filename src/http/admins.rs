@@ -210,6 +210,7 @@ pub(crate) async fn show(
     admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
 }
 
+#[tracing::instrument(skip_all, fields(target_admin_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
@@ -235,6 +236,7 @@ pub(crate) async fn update(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+#[tracing::instrument(skip_all, fields(target_admin_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,

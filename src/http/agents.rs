@@ -180,6 +180,7 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
 
+#[tracing::instrument(skip_all, fields(group_id = group_id))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
@@ -253,6 +254,7 @@ pub(crate) async fn show(
     Ok(page)
 }
 
+#[tracing::instrument(skip_all, fields(agent_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
@@ -299,6 +301,7 @@ pub(crate) struct PasswordForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all, fields(agent_id = id))]
 pub(crate) async fn set_password(
     State(state): State<AppState>,
     user: AdminUser,
@@ -329,6 +332,7 @@ pub(crate) async fn set_password(
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
+#[tracing::instrument(skip_all, fields(agent_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,

@@ -226,6 +226,7 @@ pub(crate) async fn create(
     })
 }
 
+#[tracing::instrument(skip_all, fields(group_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
@@ -273,6 +274,7 @@ pub(crate) async fn update(
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+#[tracing::instrument(skip_all, fields(group_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,

@@ -189,6 +189,7 @@ pub(crate) async fn template_csv(_user: AdminUser) -> Response {
 }
 
 /// The result spreadsheet, for an administrator of the job's group only.
+#[tracing::instrument(skip_all, fields(job_id = job_id))]
 pub(crate) async fn result(
     State(state): State<AppState>,
     user: AdminUser,

@@ -21,7 +21,7 @@ use crate::{
 /// Receives `multipart`'s file for `group_id` and queues its import; answers the job's id. The
 /// group must be one the administrator sees (else the same 404 as a group that never was);
 /// a file that cannot be imported is refused as a whole ([`AppError::File`]), nothing created.
-#[tracing::instrument(skip_all, fields(group_id, admin_id = user.admin.id))]
+#[tracing::instrument(skip_all, fields(group_id = group_id, admin_id = user.admin.id))]
 pub(crate) async fn submit_upload(
     state: &AppState,
     user: &AdminUser,
