@@ -3,6 +3,7 @@
 //! Data flows one way: [`http`] or [`cli`] → [`domain`] types → [`import`] pipeline and [`jobs`]
 //! runner → [`storage`]. Nothing below calls back up.
 
+pub(crate) mod accounts;
 pub mod cli;
 pub mod config;
 pub mod domain;

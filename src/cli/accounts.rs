@@ -51,9 +51,7 @@ pub async fn create_admin(
     };
     match storage.create_admin(admin).await {
         Ok(id) => {
-            if master {
-                storage.clear_setup_tokens().await?;
-            }
+            // A new master has also ended every outstanding setup link (see `create_admin`).
             eprintln!("Administrator {email} created (id {id}).");
             Ok(ExitCode::SUCCESS)
         }

@@ -15,8 +15,3 @@ pub use text::{AgentName, Description, GroupName, Nickname, TextError};
 
 /// Database ids are 64-bit everywhere, so both backends agree.
 pub type Id = i64;
-
-/// Unix seconds, UTC.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}

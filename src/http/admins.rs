@@ -11,26 +11,28 @@ use axum::{
 
 use super::{
     AppState,
-    auth::{AdminUser, new_password_hash},
-    center::{Chrome, Selection, TreeItem, TreeView},
+    auth::AdminUser,
+    center::Chrome,
     error::{AppError, AppResult},
-    forms::{FieldErrors, datetime},
+    forms::{FieldErrors, ResultExt, datetime},
+    tree::{Selection, TreeItem, TreeView},
 };
 use crate::{
+    accounts::new_password_hash,
     domain::{AgentName, Email, Id},
-    org::Access,
-    storage::{AdminRecord, NewAdmin, StorageError},
+    org::{Access, kept_master_flag, may_delete_admin},
+    storage::{AdminRecord, NewAdmin},
 };
 
 /// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
 /// read from its raw pairs.
 #[derive(Debug, Default)]
-pub struct AdminForm {
-    pub name: String,
-    pub email: String,
-    pub password: String,
-    pub is_master: bool,
-    pub group_ids: Vec<Id>,
+pub(crate) struct AdminForm {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) is_master: bool,
+    pub(crate) group_ids: Vec<Id>,
 }
 
 impl AdminForm {
@@ -51,23 +53,26 @@ impl AdminForm {
     }
 }
 
-pub struct GroupChoice {
-    pub id: Id,
-    pub path: String,
-    pub checked: bool,
+/// The setup link's form says the same.
+pub(crate) const EMAIL_TAKEN: &str = "An administrator with this email already exists";
+
+pub(crate) struct GroupChoice {
+    pub(crate) id: Id,
+    pub(crate) path: String,
+    pub(crate) checked: bool,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin.html")]
-pub struct AdminPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub admin_id: Option<Id>,
-    pub is_self: bool,
-    pub form: AdminForm,
-    pub groups: Vec<GroupChoice>,
-    pub errors: FieldErrors,
-    pub created_at: String,
+pub(crate) struct AdminPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) admin_id: Option<Id>,
+    pub(crate) is_self: bool,
+    pub(crate) form: AdminForm,
+    pub(crate) groups: Vec<GroupChoice>,
+    pub(crate) errors: FieldErrors,
+    pub(crate) created_at: String,
 }
 
 async fn admin_page(
@@ -105,7 +110,10 @@ async fn admin_page(
     })
 }
 
-pub async fn new_form(State(state): State<AppState>, user: AdminUser) -> AppResult<AdminPage> {
+pub(crate) async fn new_form(
+    State(state): State<AppState>,
+    user: AdminUser,
+) -> AppResult<AdminPage> {
     user.require_master()?;
     admin_page(
         &state,
@@ -132,7 +140,7 @@ fn known_groups(access: &Access, ids: &[Id], errors: &mut FieldErrors) -> Vec<Id
     known
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     RawForm(raw): RawForm,
@@ -160,12 +168,13 @@ pub async fn create(
             is_master: form.is_master,
             group_ids: &group_ids,
         };
-        match state.storage.create_admin(new).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response()),
-            Err(StorageError::Duplicate) => {
-                errors.add("email", "An administrator with this email already exists")
-            }
-            Err(other) => return Err(other.into()),
+        let created = state.storage.create_admin(new).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
         }
     }
     let form = AdminForm {
@@ -185,7 +194,7 @@ async fn target_admin(state: &AppState, user: &AdminUser, id: Id) -> AppResult<A
         .ok_or(AppError::NotFound)
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -201,7 +210,8 @@ pub async fn show(
     admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
 }
 
-pub async fn update(
+#[tracing::instrument(skip_all, fields(target_admin_id = id))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -214,8 +224,7 @@ pub async fn update(
     let mut errors = FieldErrors::default();
     let name = errors.check("name", AgentName::parse(&form.name));
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
-    // A master cannot demote themselves: the account could be left with no master at all.
-    let is_master = form.is_master || target.id == user.admin.id;
+    let is_master = kept_master_flag(user.admin.id, target.id, form.is_master);
     if let (Some(name), true) = (&name, errors.is_empty()) {
         state
             .storage
@@ -227,18 +236,16 @@ pub async fn update(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(
+#[tracing::instrument(skip_all, fields(target_admin_id = id))]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
 ) -> AppResult<Response> {
     let target = target_admin(&state, &user, id).await?;
-    if target.id == user.admin.id {
+    if let Err(refusal) = may_delete_admin(user.admin.id, target.id) {
         let mut errors = FieldErrors::default();
-        errors.add(
-            "delete",
-            "You cannot delete your own account; ask another master administrator",
-        );
+        errors.add("delete", refusal.to_string());
         let form = AdminForm {
             name: target.name.clone(),
             email: target.email.clone(),

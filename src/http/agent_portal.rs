@@ -12,13 +12,12 @@ use axum::{
 
 use super::{
     AppState,
-    auth::{AgentUser, ClientAddress, password_matches, start_session},
+    auth::{AgentUser, ClientAddress},
     error::AppResult,
-    login::{Credentials, LoginPage, WRONG_CREDENTIALS, login_page},
+    login::{Credentials, LoginPage, login_page, sign_in_form, signed_in},
     session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
 };
 use crate::{
-    domain::Email,
     org::OrgTree,
     storage::{AgentRecord, SessionKind},
 };
@@ -33,7 +32,7 @@ fn page(csrf: String, email: String, error: Option<String>) -> LoginPage {
     }
 }
 
-pub async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
+pub(crate) async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
     if session.is_some_and(|s| s.kind == SessionKind::Agent) {
         return Redirect::to("/agent").into_response();
     }
@@ -44,60 +43,41 @@ pub async fn login_form(token: FormToken, MaybeSession(session): MaybeSession) -
     )
 }
 
-pub async fn login_submit(
+pub(crate) async fn login_submit(
     State(state): State<AppState>,
     token: FormToken,
     MaybeSession(previous): MaybeSession,
     ClientAddress(address): ClientAddress,
     Form(credentials): Form<Credentials>,
 ) -> AppResult<Response> {
-    state.throttle.attempt(&credentials.email, address)?;
-    let agent = match Email::parse(&credentials.email) {
-        Ok(email) => state.storage.agent_by_email(&email).await?,
-        Err(_) => None,
-    };
-    let hash = agent.as_ref().map(|a| a.password_hash.clone());
-    let verified = password_matches(hash, credentials.password.clone()).await;
-    let refuse = |message: &str| {
-        login_page(
-            page(
-                token.value.clone(),
-                credentials.email.clone(),
-                Some(message.to_owned()),
-            ),
-            &token,
-            StatusCode::UNAUTHORIZED,
-        )
-    };
-    let Some(agent) = agent.filter(|_| verified) else {
-        return Ok(refuse(WRONG_CREDENTIALS));
-    };
-    if !agent.is_enabled() {
-        return Ok(refuse(
-            "This agent account is disabled. Ask your administrator to enable it.",
-        ));
-    }
-    let session_token =
-        start_session(&state, SessionKind::Agent, agent.id, previous.as_ref()).await?;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &session_token,
-        state.config.session_max.as_secs(),
-        state.config.secure_cookies,
+    let email = credentials.email.clone();
+    let form = |error| page(token.value.clone(), email, error);
+    let kind = SessionKind::Agent;
+    let signed = sign_in_form(
+        &state,
+        kind,
+        form,
+        &token,
+        previous.as_ref(),
+        address,
+        credentials,
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/agent")).into_response())
+    Ok(match signed.await? {
+        Ok(session) => signed_in(&state, &session, "/agent"),
+        Err(refused) => refused,
+    })
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/agent_home.html")]
-pub struct AgentHome {
-    pub name: String,
-    pub email: String,
-    pub group_path: String,
-    pub csrf: String,
+pub(crate) struct AgentHome {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) group_path: String,
+    pub(crate) csrf: String,
 }
 
-pub async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
+pub(crate) async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
     let tree = OrgTree::new(state.storage.all_groups().await?);
     let AgentRecord {
         name,
@@ -113,7 +93,7 @@ pub async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<A
     })
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {

@@ -12,55 +12,57 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::{AdminUser, new_password_hash},
-    center::{Chrome, GroupOption, Selection, TreeItem, TreeView, group_options},
+    auth::AdminUser,
+    center::Chrome,
     error::{AppError, AppResult},
-    forms::{FieldErrors, datetime, ticked},
+    forms::{FieldErrors, ResultExt, datetime, ticked},
+    tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
 use crate::{
+    accounts::new_password_hash,
     domain::{AgentName, Description, Email, Id, Nickname},
     org::Access,
-    storage::{AgentRecord, AgentUpdate, NewAgent, StorageError},
+    storage::{AgentRecord, AgentUpdate, NewAgent},
 };
 
 #[derive(Debug, Default, Deserialize)]
-pub struct AgentForm {
+pub(crate) struct AgentForm {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub nickname: String,
+    pub(crate) nickname: String,
     #[serde(default)]
-    pub email: String,
+    pub(crate) email: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub enabled: Option<String>,
+    pub(crate) enabled: Option<String>,
     #[serde(default)]
-    pub group_id: String,
+    pub(crate) group_id: String,
     /// Only on the "add agent" form.
     #[serde(default)]
-    pub password: String,
+    pub(crate) password: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/agent.html")]
-pub struct AgentPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
+pub(crate) struct AgentPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
     /// None on the "add agent" page.
-    pub agent_id: Option<Id>,
-    pub group_id: Id,
-    pub group_path: String,
-    pub form: AgentForm,
-    pub form_enabled: bool,
-    pub group_options: Vec<GroupOption>,
-    pub errors: FieldErrors,
-    pub created_at: String,
-    pub notice: Option<&'static str>,
+    pub(crate) agent_id: Option<Id>,
+    pub(crate) group_id: Id,
+    pub(crate) group_path: String,
+    pub(crate) form: AgentForm,
+    pub(crate) form_enabled: bool,
+    pub(crate) group_options: Vec<GroupOption>,
+    pub(crate) errors: FieldErrors,
+    pub(crate) created_at: String,
+    pub(crate) notice: Option<&'static str>,
 }
 
 #[derive(Deserialize, Default)]
-pub struct AgentQuery {
+pub(crate) struct AgentQuery {
     #[serde(default)]
     done: String,
 }
@@ -118,7 +120,7 @@ fn form_of(agent: &AgentRecord) -> AgentForm {
     }
 }
 
-pub async fn new_form(
+pub(crate) async fn new_form(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -178,7 +180,8 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
 
-pub async fn create(
+#[tracing::instrument(skip_all, fields(group_id = group_id))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -207,14 +210,13 @@ pub async fn create(
             description: &agent.description,
             password_hash: &hash,
         };
-        match state.storage.create_agent(new).await {
-            Ok(id) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response()
-                );
-            }
-            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
-            Err(other) => return Err(other.into()),
+        let created = state.storage.create_agent(new).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
         }
     }
     let form = AgentForm {
@@ -225,7 +227,7 @@ pub async fn create(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -252,7 +254,8 @@ pub async fn show(
     Ok(page)
 }
 
-pub async fn update(
+#[tracing::instrument(skip_all, fields(agent_id = id))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -270,12 +273,13 @@ pub async fn update(
             description: &parsed.description,
             enabled: ticked(&form.enabled),
         };
-        match state.storage.update_agent(id, update).await {
-            Ok(()) => {
-                return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
-            }
-            Err(StorageError::Duplicate) => errors.add("email", EMAIL_TAKEN),
-            Err(other) => return Err(other.into()),
+        let saved = state.storage.update_agent(id, update).await.on_duplicate(
+            &mut errors,
+            "email",
+            EMAIL_TAKEN,
+        )?;
+        if saved.is_some() {
+            return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
         }
     }
     let page = agent_page(
@@ -292,12 +296,13 @@ pub async fn update(
 }
 
 #[derive(Deserialize)]
-pub struct PasswordForm {
+pub(crate) struct PasswordForm {
     #[serde(default)]
     password: String,
 }
 
-pub async fn set_password(
+#[tracing::instrument(skip_all, fields(agent_id = id))]
+pub(crate) async fn set_password(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -327,7 +332,8 @@ pub async fn set_password(
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
-pub async fn delete(
+#[tracing::instrument(skip_all, fields(agent_id = id))]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,

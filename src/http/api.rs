@@ -12,20 +12,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AppState,
-    auth::{ApiAdmin, ClientAddress, password_matches, start_session},
+    auth::{ApiAdmin, ClientAddress},
     error::{ApiResult, AppError},
     import_view::{ImportView, Moment},
     imports::{result_download, visible_job},
     session::MaybeSession,
-    upload::read_file_field,
+    upload::submit_upload,
 };
 use crate::{
-    domain::{Email, Id},
-    import::pipeline,
+    accounts::{Attempt, sign_in},
+    domain::Id,
     storage::{ImportJob, SessionKind},
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/tokens", post(create_token))
         .route("/tokens/current", delete(revoke_token))
@@ -53,15 +53,16 @@ async fn create_token(
     ClientAddress(address): ClientAddress,
     Json(request): Json<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    state.throttle.attempt(&request.email, address)?;
-    let admin = match Email::parse(&request.email) {
-        Ok(email) => state.storage.admin_by_email(&email).await?,
-        Err(_) => None,
+    let attempt = Attempt {
+        kind: SessionKind::Api,
+        email: &request.email,
+        password: request.password,
+        address,
+        previous: None,
     };
-    let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let verified = password_matches(hash, request.password).await;
-    let admin = admin.filter(|_| verified).ok_or(AppError::SignInRequired)?;
-    let token = start_session(&state, SessionKind::Api, admin.id, None).await?;
+    let token = sign_in(&state.storage, &state.throttle, attempt)
+        .await
+        .map_err(AppError::from)?;
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {
@@ -115,7 +116,7 @@ async fn groups(
 
 /// An import's state as scripts and the progress bar read it.
 #[derive(Serialize)]
-pub struct ImportJson {
+pub(crate) struct ImportJson {
     id: Id,
     group_id: Id,
     file_name: String,
@@ -180,26 +181,10 @@ async fn upload(
     Path(group_id): Path<Id>,
     multipart: Multipart,
 ) -> ApiResult<Response> {
-    if !user.access(&state).await?.can_see(group_id) {
-        return Err(AppError::NotFound.into());
-    }
-    let limits = &state.config.limits;
-    // A browser session must prove the form is ours; a bearer token already does.
-    let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
-    let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
-    let submitted = pipeline::submit(
-        &state.storage,
-        limits,
-        group_id,
-        &user.admin.name,
-        &file.file_name,
-        file.bytes,
-    )
-    .await
-    .map_err(AppError::from)?;
+    let job_id = submit_upload(&state, &user, group_id, multipart).await?;
     let job = state
         .storage
-        .import_job(submitted.job_id)
+        .import_job(job_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let view = ImportView::latest(&state, &job).await?;

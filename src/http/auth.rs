@@ -1,5 +1,5 @@
-//! Who is asking: extractors for administrators (browser or API token) and agents, and the
-//! start and end of a session.
+//! Who is asking: extractors for administrators (browser or API token), agents, and the
+//! client's address.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,24 +11,22 @@ use axum::{
 use super::{
     AppState,
     error::{ApiError, AppError},
-    session::{Session, random_token, token_hash},
+    session::Session,
 };
 use crate::{
-    domain::{Id, hash_password, now, verify_password},
     org::{Access, OrgTree},
     storage::{AdminRecord, AgentRecord, SessionKind},
-    telemetry::spawn_blocking_with_tracing,
 };
 
 /// A signed-in administrator (browser session).
-pub struct AdminUser {
-    pub admin: AdminRecord,
-    pub session: Session,
+pub(crate) struct AdminUser {
+    pub(crate) admin: AdminRecord,
+    pub(crate) session: Session,
 }
 
 impl AdminUser {
     /// What this administrator may see, computed from the current tree.
-    pub async fn access(&self, state: &AppState) -> Result<Access, AppError> {
+    pub(crate) async fn access(&self, state: &AppState) -> Result<Access, AppError> {
         let tree = OrgTree::new(state.storage.all_groups().await?);
         Ok(if self.admin.is_master() {
             Access::everything(tree)
@@ -38,7 +36,7 @@ impl AdminUser {
     }
 
     /// Masters only; anyone else gets the same 404 as for something that does not exist.
-    pub fn require_master(&self) -> Result<(), AppError> {
+    pub(crate) fn require_master(&self) -> Result<(), AppError> {
         if self.admin.is_master() {
             Ok(())
         } else {
@@ -78,7 +76,7 @@ impl FromRequestParts<AppState> for AdminUser {
 }
 
 /// An administrator calling the API: with a bearer token, or from a signed-in browser.
-pub struct ApiAdmin(pub AdminUser);
+pub(crate) struct ApiAdmin(pub AdminUser);
 
 impl FromRequestParts<AppState> for ApiAdmin {
     type Rejection = ApiError;
@@ -94,9 +92,9 @@ impl FromRequestParts<AppState> for ApiAdmin {
 }
 
 /// A signed-in, enabled agent.
-pub struct AgentUser {
-    pub agent: AgentRecord,
-    pub session: Session,
+pub(crate) struct AgentUser {
+    pub(crate) agent: AgentRecord,
+    pub(crate) session: Session,
 }
 
 impl FromRequestParts<AppState> for AgentUser {
@@ -123,7 +121,7 @@ impl FromRequestParts<AppState> for AgentUser {
 }
 
 /// The client's address for throttling, when the server was started with connect info.
-pub struct ClientAddress(pub Option<IpAddr>);
+pub(crate) struct ClientAddress(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -136,47 +134,4 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
                 .map(|info| info.0.ip()),
         ))
     }
-}
-
-/// Checks a password against the stored hash off the async runtime. An unknown account costs
-/// the same hashing time as a known one, so timing does not tell which addresses exist.
-pub async fn password_matches(stored_hash: Option<String>, password: String) -> bool {
-    spawn_blocking_with_tracing(move || match stored_hash {
-        Some(hash) => verify_password(&hash, &password),
-        None => {
-            hash_password(&password);
-            false
-        }
-    })
-    .await
-}
-
-/// Hashes a new password off the async runtime.
-pub async fn new_password_hash(password: String) -> String {
-    spawn_blocking_with_tracing(move || hash_password(&password)).await
-}
-
-/// Starts a fresh session (a new token every sign-in, so a planted one is never promoted) and
-/// ends the one the browser had. Returns the token for the cookie or the API client.
-pub async fn start_session(
-    state: &AppState,
-    kind: SessionKind,
-    principal_id: Id,
-    previous: Option<&Session>,
-) -> Result<String, AppError> {
-    if let Some(previous) = previous {
-        state.storage.delete_session(&previous.token_hash).await?;
-    }
-    let token = random_token();
-    state
-        .storage
-        .create_session(
-            &token_hash(&token),
-            kind,
-            principal_id,
-            &random_token(),
-            now(),
-        )
-        .await?;
-    Ok(token)
 }

@@ -1,31 +1,30 @@
-//! The Admin Center's frame: the organization tree on the left, shared by every page whose
-//! right-hand panel shows a node's Properties.
+//! The Admin Center's frame: the header, the home page, and the tree's lazily loaded agents.
+//! The tree itself is built in [`super::tree`].
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::{AppState, auth::AdminUser, error::AppResult, forms::FieldErrors};
-use crate::{
-    domain::Id,
-    org::Access,
-    storage::{AdminRecord, AgentRecord},
+use super::{
+    AppState,
+    auth::AdminUser,
+    error::{AppError, AppResult},
+    forms::FieldErrors,
+    tree::{AGENTS_PER_PAGE, AgentLeaf, Selection, TreeItem, TreeView},
 };
-
-/// Agents listed under an opened group before a "more" link. A group can hold 100,000.
-pub const AGENTS_PER_PAGE: i64 = 100;
+use crate::domain::Id;
 
 /// The header: product, signed-in administrator, sign-out.
-pub struct Chrome {
-    pub user_name: String,
-    pub user_email: String,
-    pub csrf: String,
-    pub is_master: bool,
+pub(crate) struct Chrome {
+    pub(crate) user_name: String,
+    pub(crate) user_email: String,
+    pub(crate) csrf: String,
+    pub(crate) is_master: bool,
 }
 
 impl Chrome {
-    pub fn new(user: &AdminUser) -> Chrome {
+    pub(crate) fn new(user: &AdminUser) -> Chrome {
         Chrome {
             user_name: user.admin.name.clone(),
             user_email: user.admin.email.clone(),
@@ -35,255 +34,34 @@ impl Chrome {
     }
 }
 
-/// What the right-hand panel shows, so the tree can mark and open it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Selection {
-    pub group: Option<Id>,
-    pub agent: Option<Id>,
-    pub admin: Option<Id>,
-}
-
-pub enum TreeItem {
-    /// Opens a group's `<details>`; its children follow until the matching `Close`.
-    Open(GroupNode),
-    Close,
-    Agent(AgentLeaf),
-    /// The group's agents are fetched when it is opened (or shown on its page without script).
-    LazyAgents {
-        group_id: Id,
-    },
-    MoreAgents {
-        group_id: Id,
-        offset: i64,
-        remaining: i64,
-    },
-}
-
-pub struct GroupNode {
-    pub id: Id,
-    pub name: String,
-    pub agent_count: i64,
-    pub open: bool,
-    pub selected: bool,
-    pub enabled: bool,
-    pub filter_text: String,
-}
-
-pub struct AgentLeaf {
-    pub id: Id,
-    pub name: String,
-    pub email: String,
-    pub enabled: bool,
-    pub selected: bool,
-}
-
-impl AgentLeaf {
-    pub fn new(agent: &AgentRecord, selection: Selection) -> AgentLeaf {
-        AgentLeaf {
-            id: agent.id,
-            name: agent.name.clone(),
-            email: agent.email.clone(),
-            enabled: agent.is_enabled(),
-            selected: selection.agent == Some(agent.id),
-        }
-    }
-}
-
-pub struct AdminLeaf {
-    pub id: Id,
-    pub name: String,
-    pub selected: bool,
-}
-
-pub struct TreeView {
-    pub items: Vec<TreeItem>,
-    pub masters: Vec<AdminLeaf>,
-    pub admins: Vec<AdminLeaf>,
-    pub show_admins: bool,
-    pub query: String,
-    pub matching_agents: Vec<AgentLeaf>,
-}
-
-impl TreeView {
-    /// Groups are all listed (collapsed); only the selected group's agents are loaded.
-    /// `agents_offset` pages through the selected group's agents.
-    pub async fn build(
-        state: &AppState,
-        user: &AdminUser,
-        access: &Access,
-        selection: Selection,
-        query: &str,
-        agents_offset: i64,
-    ) -> AppResult<TreeView> {
-        let query = query.trim().to_lowercase();
-        let mut open: Vec<Id> = selection
-            .group
-            .map(|id| access.tree.ancestors(id))
-            .unwrap_or_default();
-        open.extend(selection.group);
-        let matching = |id: Id| -> bool {
-            query.is_empty()
-                || access.tree.subtree(id).iter().any(|gid| {
-                    access
-                        .tree
-                        .get(*gid)
-                        .is_some_and(|group| group.name.to_lowercase().contains(&query))
-                })
-        };
-        let selected_agents = match selection.group {
-            Some(group) => {
-                state
-                    .storage
-                    .agents_in_group(group, AGENTS_PER_PAGE, agents_offset.max(0))
-                    .await?
-            }
-            None => Vec::new(),
-        };
-
-        let mut items = Vec::new();
-        // Depth-first with an explicit stack: no recursion limit on deep trees.
-        let mut stack: Vec<Option<Id>> = access.roots().into_iter().rev().map(Some).collect();
-        while let Some(entry) = stack.pop() {
-            let Some(id) = entry else {
-                items.push(TreeItem::Close);
-                continue;
-            };
-            let Some(group) = access.tree.get(id) else {
-                continue;
-            };
-            if !matching(id) {
-                continue;
-            }
-            items.push(TreeItem::Open(GroupNode {
-                id,
-                name: group.name.clone(),
-                agent_count: group.agent_count,
-                open: open.contains(&id) || !query.is_empty(),
-                selected: selection.group == Some(id) && selection.agent.is_none(),
-                enabled: group.is_enabled(),
-                filter_text: group.name.to_lowercase(),
-            }));
-            if Some(id) == selection.group {
-                items.extend(
-                    selected_agents
-                        .iter()
-                        .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, selection))),
-                );
-                let next = agents_offset.max(0) + AGENTS_PER_PAGE;
-                if group.agent_count > next {
-                    items.push(TreeItem::MoreAgents {
-                        group_id: id,
-                        offset: next,
-                        remaining: group.agent_count - next,
-                    });
-                }
-            } else if group.agent_count > 0 {
-                items.push(TreeItem::LazyAgents { group_id: id });
-            }
-            stack.push(None);
-            stack.extend(
-                access
-                    .tree
-                    .children(Some(id))
-                    .iter()
-                    .rev()
-                    .map(|child| Some(*child)),
-            );
-        }
-
-        let matching_agents = if query.is_empty() {
-            Vec::new()
-        } else {
-            let agents = state
-                .storage
-                .search_agents(&access.visible_ids(), &query, 50)
-                .await?;
-            agents
-                .iter()
-                .map(|agent| AgentLeaf::new(agent, selection))
-                .collect()
-        };
-        let show_admins = user.admin.is_master();
-        let (masters, admins) = if show_admins {
-            let leaf = |admin: &AdminRecord| AdminLeaf {
-                id: admin.id,
-                name: admin.name.clone(),
-                selected: selection.admin == Some(admin.id),
-            };
-            let all = state.storage.list_admins().await?;
-            (
-                all.iter().filter(|a| a.is_master()).map(leaf).collect(),
-                all.iter().filter(|a| !a.is_master()).map(leaf).collect(),
-            )
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        Ok(TreeView {
-            items,
-            masters,
-            admins,
-            show_admins,
-            query,
-            matching_agents,
-        })
-    }
-}
-
-/// A group choice in a form: its path as this administrator sees it.
-pub struct GroupOption {
-    pub id: Id,
-    pub path: String,
-    pub selected: bool,
-}
-
-/// Every visible group, by path, for "parent group" and "group" selects.
-pub fn group_options(
-    access: &Access,
-    selected: Option<Id>,
-    exclude_subtree_of: Option<Id>,
-) -> Vec<GroupOption> {
-    let mut options: Vec<GroupOption> = access
-        .visible_ids()
-        .into_iter()
-        .filter(|id| exclude_subtree_of.is_none_or(|root| !access.tree.is_in_subtree(*id, root)))
-        .map(|id| GroupOption {
-            id,
-            path: access.visible_path(id),
-            selected: selected == Some(id),
-        })
-        .collect();
-    options.sort_by_key(|option| option.path.to_lowercase());
-    options
-}
-
 #[derive(Deserialize, Default)]
-pub struct TreeQuery {
+pub(crate) struct TreeQuery {
     #[serde(default)]
-    pub q: String,
+    pub(crate) q: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/home.html")]
-pub struct HomePage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_count: usize,
-    pub errors: FieldErrors,
-    pub new_group: NewGroupForm,
+pub(crate) struct HomePage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_count: usize,
+    pub(crate) errors: FieldErrors,
+    pub(crate) new_group: NewGroupForm,
 }
 
 /// The "new group" form's input, kept when it is shown again with errors.
 #[derive(Debug, Default, Deserialize)]
-pub struct NewGroupForm {
+pub(crate) struct NewGroupForm {
     #[serde(default)]
-    pub parent_id: String,
+    pub(crate) parent_id: String,
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
 }
 
-pub async fn home_page(
+pub(crate) async fn home_page(
     state: &AppState,
     user: &AdminUser,
     query: &str,
@@ -301,7 +79,7 @@ pub async fn home_page(
     })
 }
 
-pub async fn home(
+pub(crate) async fn home(
     State(state): State<AppState>,
     user: AdminUser,
     Query(query): Query<TreeQuery>,
@@ -317,7 +95,7 @@ pub async fn home(
 }
 
 #[derive(Deserialize)]
-pub struct PageQuery {
+pub(crate) struct PageQuery {
     #[serde(default)]
     offset: i64,
 }
@@ -325,11 +103,11 @@ pub struct PageQuery {
 /// The tree's lazy part: one page of a group's agents, as HTML for the script to insert.
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/tree_agents.html")]
-pub struct TreeAgents {
-    pub items: Vec<TreeItem>,
+pub(crate) struct TreeAgents {
+    pub(crate) items: Vec<TreeItem>,
 }
 
-pub async fn tree_agents(
+pub(crate) async fn tree_agents(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -337,7 +115,7 @@ pub async fn tree_agents(
 ) -> AppResult<TreeAgents> {
     let access = user.access(&state).await?;
     if !access.can_see(group_id) {
-        return Err(super::error::AppError::NotFound);
+        return Err(AppError::NotFound);
     }
     let offset = page.offset.max(0);
     let agents = state

@@ -10,12 +10,13 @@ use axum::{
 };
 
 use crate::{
+    accounts::{SignInError, Throttled},
     import::{FileError, pipeline::SubmitError},
     storage::StorageError,
 };
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     /// Not signed in: the web redirects to the sign-in page, the API answers 401.
     #[error("Please sign in.")]
     SignInRequired,
@@ -43,6 +44,23 @@ impl From<StorageError> for AppError {
     }
 }
 
+impl From<Throttled> for AppError {
+    fn from(error: Throttled) -> Self {
+        AppError::TooManyAttempts(error.retry_after)
+    }
+}
+
+/// A refused sign-in where no form shows it (the API): "sign in" again, nothing more.
+impl From<SignInError> for AppError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Throttled(throttled) => throttled.into(),
+            SignInError::WrongCredentials | SignInError::Disabled => AppError::SignInRequired,
+            SignInError::Storage(error) => error.into(),
+        }
+    }
+}
+
 impl From<SubmitError> for AppError {
     fn from(error: SubmitError) -> Self {
         match error {
@@ -53,7 +71,7 @@ impl From<SubmitError> for AppError {
 }
 
 impl AppError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -119,7 +137,7 @@ impl IntoResponse for AppError {
 
 /// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`.
 #[derive(Debug)]
-pub struct ApiError(pub AppError);
+pub(crate) struct ApiError(pub AppError);
 
 impl<E: Into<AppError>> From<E> for ApiError {
     fn from(error: E) -> Self {
@@ -143,5 +161,5 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub type AppResult<T> = Result<T, AppError>;
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type AppResult<T> = Result<T, AppError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

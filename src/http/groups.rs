@@ -12,18 +12,17 @@ use serde::Deserialize;
 use super::{
     AppState,
     auth::AdminUser,
-    center::{
-        Chrome, GroupOption, NewGroupForm, Selection, TreeItem, TreeView, group_options, home_page,
-    },
+    center::{Chrome, NewGroupForm, home_page},
     error::{AppError, AppResult},
-    forms::{FieldErrors, optional_id, ticked},
+    forms::{FieldErrors, ResultExt, optional_id, ticked},
     import_view::{ImportView, Moment},
+    tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
 use crate::import::RowOutcome;
 use crate::{
     domain::{Description, GroupName, Id},
     org::Access,
-    storage::{GroupUpdate, StorageError},
+    storage::GroupUpdate,
 };
 
 /// How many past imports the Properties panel lists.
@@ -33,38 +32,38 @@ const HISTORY_LENGTH: i64 = 10;
 const ROW_ERRORS_SHOWN: i64 = 20;
 
 #[derive(Debug, Default, Deserialize)]
-pub struct GroupForm {
+pub(crate) struct GroupForm {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub enabled: Option<String>,
+    pub(crate) enabled: Option<String>,
     #[serde(default)]
-    pub parent_id: String,
+    pub(crate) parent_id: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/group.html")]
-pub struct GroupPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_id: Id,
-    pub path: String,
-    pub agent_count: i64,
-    pub subgroup_count: usize,
-    pub form: GroupForm,
-    pub form_enabled: bool,
-    pub parent_options: Vec<GroupOption>,
-    pub may_be_top_level: bool,
-    pub errors: FieldErrors,
-    pub new_group: NewGroupForm,
-    pub latest: Option<ImportView>,
+pub(crate) struct GroupPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_id: Id,
+    pub(crate) path: String,
+    pub(crate) agent_count: i64,
+    pub(crate) subgroup_count: usize,
+    pub(crate) form: GroupForm,
+    pub(crate) form_enabled: bool,
+    pub(crate) parent_options: Vec<GroupOption>,
+    pub(crate) may_be_top_level: bool,
+    pub(crate) errors: FieldErrors,
+    pub(crate) new_group: NewGroupForm,
+    pub(crate) latest: Option<ImportView>,
     /// While the latest import runs: its row errors found so far, and how many more there are.
-    pub row_errors: Vec<(i64, String)>,
-    pub more_errors: i64,
-    pub history: Vec<ImportView>,
-    pub notice: Option<&'static str>,
+    pub(crate) row_errors: Vec<(i64, String)>,
+    pub(crate) more_errors: i64,
+    pub(crate) history: Vec<ImportView>,
+    pub(crate) notice: Option<&'static str>,
 }
 
 /// What each redirect after a change says at the top of the panel.
@@ -79,7 +78,7 @@ fn notice(code: &str) -> Option<&'static str> {
 }
 
 #[derive(Deserialize, Default)]
-pub struct GroupQuery {
+pub(crate) struct GroupQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -88,7 +87,7 @@ pub struct GroupQuery {
     done: String,
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
@@ -192,36 +191,31 @@ fn visible_group(access: &Access, id: Id) -> AppResult<&crate::storage::GroupRec
     }
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     Form(form): Form<NewGroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let mut errors = FieldErrors::default();
-    let parent_id = match optional_id(&form.parent_id) {
-        Ok(Some(parent)) if access.can_see(parent) => Some(parent),
-        Ok(None) if access.is_master() => None,
-        _ => return Err(AppError::NotFound),
-    };
+    let parent_id = optional_id(&form.parent_id)
+        .ok()
+        .filter(|parent| access.may_create_under(*parent))
+        .ok_or(AppError::NotFound)?;
     let name = errors.check("new_name", GroupName::parse(&form.name));
     let description = errors.check("new_description", Description::parse(&form.description));
     if let (Some(name), Some(description)) = (&name, &description) {
-        match state
+        let created = state
             .storage
             .create_group(parent_id, name, description)
             .await
-        {
-            Ok(id) => {
-                return Ok(
-                    Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response()
-                );
-            }
-            Err(StorageError::Duplicate) => errors.add(
+            .on_duplicate(
+                &mut errors,
                 "new_name",
                 "A group with this name already exists here; choose another name",
-            ),
-            Err(other) => return Err(other.into()),
+            )?;
+        if let Some(id) = created {
+            return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
         }
     }
     Ok(match parent_id {
@@ -242,63 +236,39 @@ pub async fn create(
     })
 }
 
-pub async fn update(
+#[tracing::instrument(skip_all, fields(group_id = id))]
+pub(crate) async fn update(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    let current_parent = visible_group(&access, id)?.parent_id;
+    visible_group(&access, id)?;
     let mut errors = FieldErrors::default();
     let name = errors.check("name", GroupName::parse(&form.name));
     let description = errors.check("description", Description::parse(&form.description));
     let parent_id = match optional_id(&form.parent_id) {
-        // An administrator's own group sits at the top or under a group they do not see, so the
-        // form offers them no parent at all: the group stays where it is.
-        Ok(None) if !access.is_master() && current_parent.is_none_or(|p| !access.can_see(p)) => {
-            current_parent
-        }
-        Ok(Some(parent)) if !access.can_see(parent) => {
-            errors.add("parent_id", "Choose a group from the list");
-            None
-        }
-        Ok(Some(parent)) if access.tree.is_in_subtree(parent, id) => {
-            errors.add(
-                "parent_id",
-                "A group cannot move into itself or a group below it",
-            );
-            None
-        }
-        Ok(None) if !access.is_master() => {
-            errors.add(
-                "parent_id",
-                "Only a master administrator can make a top-level group",
-            );
-            None
-        }
-        Ok(parent) => parent,
+        Ok(requested) => errors.check("parent_id", access.move_group(id, requested)),
         Err(message) => {
             errors.add("parent_id", message);
             None
         }
     };
-    if let (Some(name), Some(description), true) = (&name, &description, errors.is_empty()) {
+    if let (Some(name), Some(description), Some(parent_id)) = (&name, &description, parent_id) {
         let update = GroupUpdate {
             name,
             description,
             enabled: ticked(&form.enabled),
             parent_id,
         };
-        match state.storage.update_group(id, update).await {
-            Ok(()) => {
-                return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
-            }
-            Err(StorageError::Duplicate) => errors.add(
-                "name",
-                "A group with this name already exists there; choose another name",
-            ),
-            Err(other) => return Err(other.into()),
+        let saved = state.storage.update_group(id, update).await.on_duplicate(
+            &mut errors,
+            "name",
+            "A group with this name already exists there; choose another name",
+        )?;
+        if saved.is_some() {
+            return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
         }
     }
     let page = group_page(
@@ -314,7 +284,8 @@ pub async fn update(
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-pub async fn delete(
+#[tracing::instrument(skip_all, fields(group_id = id))]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,

@@ -5,12 +5,12 @@ use axum::{extract::State, http::StatusCode};
 use super::AppState;
 
 /// The process is up and answering.
-pub async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The database answers and the import worker runs: only then should traffic be sent here.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if !state.worker.is_ready() {
         tracing::warn!("readiness check failed: the import worker is not running");
         return (StatusCode::SERVICE_UNAVAILABLE, "import worker not running");

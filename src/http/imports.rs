@@ -11,29 +11,26 @@ use axum::{
 use super::{
     AppState,
     auth::AdminUser,
-    center::{Chrome, Selection, TreeItem, TreeView},
+    center::Chrome,
     error::{AppError, AppResult},
-    upload::{attachment, read_file_field, result_file_name},
+    tree::{Selection, TreeItem, TreeView},
+    upload::{attachment, result_file_name, submit_upload},
 };
-use crate::{
-    domain::Id,
-    import::{pipeline, template},
-    storage::ImportJob,
-};
+use crate::{domain::Id, import::template, storage::ImportJob};
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/import.html")]
-pub struct ImportPage {
-    pub chrome: Chrome,
-    pub tree: TreeView,
-    pub group_id: Id,
-    pub group_name: String,
-    pub error: Option<String>,
-    pub max_rows: usize,
-    pub max_megabytes: u64,
-    pub min_password: usize,
+pub(crate) struct ImportPage {
+    pub(crate) chrome: Chrome,
+    pub(crate) tree: TreeView,
+    pub(crate) group_id: Id,
+    pub(crate) group_name: String,
+    pub(crate) error: Option<String>,
+    pub(crate) max_rows: usize,
+    pub(crate) max_megabytes: u64,
+    pub(crate) min_password: usize,
 }
 
 async fn import_page(
@@ -66,7 +63,7 @@ async fn import_page(
     })
 }
 
-pub async fn page(
+pub(crate) async fn page(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
@@ -76,31 +73,13 @@ pub async fn page(
 
 /// Checks the file at once and queues it; a file that cannot be imported is explained on the
 /// same page and nothing is created.
-pub async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let access = user.access(&state).await?;
-    if !access.can_see(group_id) {
-        return Err(AppError::NotFound);
-    }
-    let limits = &state.config.limits;
-    let outcome =
-        match read_file_field(multipart, limits.max_upload_bytes, Some(&user.session)).await {
-            Ok(file) => pipeline::submit(
-                &state.storage,
-                limits,
-                group_id,
-                &user.admin.name,
-                &file.file_name,
-                file.bytes,
-            )
-            .await
-            .map_err(AppError::from),
-            Err(error) => Err(error),
-        };
+    let outcome = submit_upload(&state, &user, group_id, multipart).await;
     match outcome {
         Ok(_) => Ok(
             Redirect::to(&format!("/admin/groups/{group_id}?done=import-queued")).into_response(),
@@ -114,7 +93,7 @@ pub async fn upload(
     }
 }
 
-pub async fn template_xlsx(_user: AdminUser) -> Response {
+pub(crate) async fn template_xlsx(_user: AdminUser) -> Response {
     let bytes = crate::telemetry::spawn_blocking_with_tracing(template::template_xlsx).await;
     (
         [(header::CONTENT_TYPE, XLSX_TYPE)],
@@ -124,7 +103,7 @@ pub async fn template_xlsx(_user: AdminUser) -> Response {
         .into_response()
 }
 
-pub async fn template_csv(_user: AdminUser) -> Response {
+pub(crate) async fn template_csv(_user: AdminUser) -> Response {
     (
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
         [attachment("roster-import-template.csv")],
@@ -134,7 +113,8 @@ pub async fn template_csv(_user: AdminUser) -> Response {
 }
 
 /// The result spreadsheet, for an administrator of the job's group only.
-pub async fn result(
+#[tracing::instrument(skip_all, fields(job_id = job_id))]
+pub(crate) async fn result(
     State(state): State<AppState>,
     user: AdminUser,
     Path(job_id): Path<Id>,
@@ -142,7 +122,7 @@ pub async fn result(
     result_download(&state, &user, job_id).await
 }
 
-pub async fn result_download(
+pub(crate) async fn result_download(
     state: &AppState,
     user: &AdminUser,
     job_id: Id,
@@ -163,7 +143,11 @@ pub async fn result_download(
 }
 
 /// A job the administrator may see; anything else is the same 404 as a job that never was.
-pub async fn visible_job(state: &AppState, user: &AdminUser, job_id: Id) -> AppResult<ImportJob> {
+pub(crate) async fn visible_job(
+    state: &AppState,
+    user: &AdminUser,
+    job_id: Id,
+) -> AppResult<ImportJob> {
     let job = state
         .storage
         .import_job(job_id)

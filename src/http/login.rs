@@ -1,5 +1,7 @@
 //! Administrator sign-in and sign-out.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -12,36 +14,39 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::{ClientAddress, password_matches, start_session},
+    auth::ClientAddress,
     error::AppResult,
-    session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
+    session::{FormToken, MaybeSession, SESSION_COOKIE, Session, set_cookie},
 };
-use crate::{domain::Email, storage::SessionKind};
+use crate::{
+    accounts::{Attempt, SignInError, sign_in},
+    storage::SessionKind,
+};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/login.html")]
-pub struct LoginPage {
-    pub heading: &'static str,
-    pub action: &'static str,
-    pub csrf: String,
-    pub email: String,
-    pub error: Option<String>,
+pub(crate) struct LoginPage {
+    pub(crate) heading: &'static str,
+    pub(crate) action: &'static str,
+    pub(crate) csrf: String,
+    pub(crate) email: String,
+    pub(crate) error: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     #[serde(default)]
-    pub email: String,
+    pub(crate) email: String,
     #[serde(default)]
-    pub password: String,
+    pub(crate) password: String,
 }
 
 /// The sign-in page, setting the anonymous CSRF cookie when the browser has none.
-pub fn login_page(page: LoginPage, token: &FormToken, status: StatusCode) -> Response {
+pub(crate) fn login_page(page: LoginPage, token: &FormToken, status: StatusCode) -> Response {
     token.attach((status, page).into_response())
 }
 
-pub async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
+pub(crate) async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
     if session.is_some_and(|s| s.kind == SessionKind::Admin) {
         return Redirect::to("/admin").into_response();
     }
@@ -55,47 +60,79 @@ pub async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Resp
     login_page(page, &token, StatusCode::OK)
 }
 
-/// The same words for an unknown address and a wrong password, so the page does not tell
-/// which addresses exist.
-pub const WRONG_CREDENTIALS: &str = "The email or password is not right.";
+/// Signs in through the shared service; a refusal it can explain shows on the form again.
+pub(crate) async fn sign_in_form(
+    state: &AppState,
+    kind: SessionKind,
+    page: impl FnOnce(Option<String>) -> LoginPage,
+    token: &FormToken,
+    previous: Option<&Session>,
+    address: Option<IpAddr>,
+    credentials: Credentials,
+) -> AppResult<Result<String, Response>> {
+    let attempt = Attempt {
+        kind,
+        email: &credentials.email,
+        password: credentials.password,
+        address,
+        previous: previous.map(|session| session.token_hash.as_str()),
+    };
+    match sign_in(&state.storage, &state.throttle, attempt).await {
+        Ok(session) => Ok(Ok(session)),
+        Err(refusal @ (SignInError::WrongCredentials | SignInError::Disabled)) => {
+            Ok(Err(login_page(
+                page(Some(refusal.to_string())),
+                token,
+                StatusCode::UNAUTHORIZED,
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
 
-pub async fn submit(
+/// The session cookie after a sign-in, and where the browser goes next.
+pub(crate) fn signed_in(state: &AppState, session: &str, to: &str) -> Response {
+    let cookie = set_cookie(
+        SESSION_COOKIE,
+        session,
+        state.config.session_max.as_secs(),
+        state.config.secure_cookies,
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+pub(crate) async fn submit(
     State(state): State<AppState>,
     token: FormToken,
     MaybeSession(previous): MaybeSession,
     ClientAddress(address): ClientAddress,
     Form(credentials): Form<Credentials>,
 ) -> AppResult<Response> {
-    state.throttle.attempt(&credentials.email, address)?;
-    let admin = match Email::parse(&credentials.email) {
-        Ok(email) => state.storage.admin_by_email(&email).await?,
-        Err(_) => None,
+    let email = credentials.email.clone();
+    let page = |error| LoginPage {
+        heading: "Sign in to the Admin Center",
+        action: "/login",
+        csrf: token.value.clone(),
+        email,
+        error,
     };
-    let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let verified = password_matches(hash, credentials.password).await;
-    let Some(admin) = admin.filter(|_| verified) else {
-        let page = LoginPage {
-            heading: "Sign in to the Admin Center",
-            action: "/login",
-            csrf: token.value.clone(),
-            email: credentials.email,
-            error: Some(WRONG_CREDENTIALS.into()),
-        };
-        return Ok(login_page(page, &token, StatusCode::UNAUTHORIZED));
-    };
-    let session_token =
-        start_session(&state, SessionKind::Admin, admin.id, previous.as_ref()).await?;
-    tracing::info!(admin_id = admin.id, "administrator signed in");
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &session_token,
-        state.config.session_max.as_secs(),
-        state.config.secure_cookies,
+    let kind = SessionKind::Admin;
+    let signed = sign_in_form(
+        &state,
+        kind,
+        page,
+        &token,
+        previous.as_ref(),
+        address,
+        credentials,
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
+    Ok(match signed.await? {
+        Ok(session) => signed_in(&state, &session, "/admin"),
+        Err(refused) => refused,
+    })
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {

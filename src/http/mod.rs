@@ -7,7 +7,7 @@ mod api;
 mod assets;
 mod auth;
 mod center;
-pub mod error;
+pub(crate) mod error;
 mod forms;
 mod groups;
 mod health;
@@ -16,7 +16,7 @@ mod imports;
 mod login;
 pub mod session;
 mod setup;
-mod throttle;
+mod tree;
 mod upload;
 
 use std::sync::Arc;
@@ -31,23 +31,25 @@ use axum::{
 };
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-use crate::{config::Config, jobs::WorkerStatus, storage::Storage};
+use crate::{accounts::Throttle, config::Config, jobs::WorkerStatus, storage::Storage};
 
 #[derive(Clone)]
-pub struct AppState {
-    pub storage: Storage,
-    pub config: Arc<Config>,
-    pub throttle: Arc<throttle::Throttle>,
+pub(crate) struct AppState {
+    pub(crate) storage: Storage,
+    pub(crate) config: Arc<Config>,
+    pub(crate) throttle: Arc<Throttle>,
     /// Whether this process's import worker runs, for `/readyz`.
-    pub worker: WorkerStatus,
+    pub(crate) worker: WorkerStatus,
 }
 
 impl AppState {
-    pub fn new(storage: Storage, config: Config, worker: WorkerStatus) -> AppState {
+    pub(crate) fn new(storage: Storage, config: Config, worker: WorkerStatus) -> AppState {
+        // The throttle reads the storage's clock, as sessions do: tests move both at once.
+        let throttle = Arc::new(Throttle::new(storage.clock().clone()));
         AppState {
             storage,
             config: Arc::new(config),
-            throttle: Arc::new(throttle::Throttle::new()),
+            throttle,
             worker,
         }
     }
@@ -57,7 +59,7 @@ impl AppState {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // Room for the multipart envelope around the largest allowed file; the upload handler
     // enforces the exact file limit itself, with a clear message.
     let body_limit = usize::try_from(state.config.limits.max_upload_bytes)

@@ -6,35 +6,37 @@ use askama_web::WebTemplate;
 use axum::{
     Form,
     extract::{Path, State},
-    http::{StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    http::StatusCode,
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
 use super::{
     AppState,
-    auth::{new_password_hash, start_session},
+    admins::EMAIL_TAKEN,
     error::{AppError, AppResult},
-    forms::FieldErrors,
-    session::{FormToken, SESSION_COOKIE, set_cookie, token_hash},
+    forms::{FieldErrors, ResultExt},
+    login::signed_in,
+    session::{FormToken, token_hash},
 };
 use crate::{
+    accounts::{new_password_hash, start_session},
     domain::{AgentName, Email},
     storage::{NewAdmin, SessionKind},
 };
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/setup.html")]
-pub struct SetupPage {
-    pub token: String,
-    pub csrf: String,
-    pub name: String,
-    pub email: String,
-    pub errors: FieldErrors,
+pub(crate) struct SetupPage {
+    pub(crate) token: String,
+    pub(crate) csrf: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) errors: FieldErrors,
 }
 
 #[derive(Deserialize)]
-pub struct SetupForm {
+pub(crate) struct SetupForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -55,7 +57,7 @@ async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
     }
 }
 
-pub async fn form(
+pub(crate) async fn form(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: FormToken,
@@ -71,7 +73,7 @@ pub async fn form(
     Ok(csrf.attach(page.into_response()))
 }
 
-pub async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
     csrf: FormToken,
@@ -94,7 +96,26 @@ pub async fn submit(
             "The two passwords differ; type the same password twice",
         );
     }
-    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+    let created = match (name, email, errors.is_empty()) {
+        (Some(name), Some(email), true) => {
+            let hash = new_password_hash(form.password).await;
+            let new = NewAdmin {
+                email: &email,
+                name: &name,
+                password_hash: &hash,
+                is_master: true,
+                group_ids: &[],
+            };
+            // The creation's own transaction spends the token: a refused email leaves it valid.
+            state
+                .storage
+                .create_first_master(&token_hash(&token), new)
+                .await
+                .on_duplicate(&mut errors, "email", EMAIL_TAKEN)?
+        }
+        _ => None,
+    };
+    let Some(created) = created else {
         let page = SetupPage {
             token,
             csrf: csrf.value.clone(),
@@ -104,32 +125,12 @@ pub async fn submit(
         };
         return Ok(csrf.attach((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()));
     };
-    if !state.storage.take_setup_token(&token_hash(&token)).await? {
-        return Err(AppError::NotFound);
-    }
-    let password = form.password;
-    let hash = new_password_hash(password).await;
-    let id = state
-        .storage
-        .create_admin(NewAdmin {
-            email: &email,
-            name: &name,
-            password_hash: &hash,
-            is_master: true,
-            group_ids: &[],
-        })
-        .await?;
-    state.storage.clear_setup_tokens().await?;
+    // Spent meanwhile by another submit of the same link.
+    let id = created.ok_or(AppError::NotFound)?;
     tracing::info!(
         admin_id = id,
         "first master administrator created; setup links are now dead"
     );
-    let session = start_session(&state, SessionKind::Admin, id, None).await?;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &session,
-        state.config.session_max.as_secs(),
-        state.config.secure_cookies,
-    );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response())
+    let session = start_session(&state.storage, SessionKind::Admin, id, None).await?;
+    Ok(signed_in(&state, &session, "/admin"))
 }

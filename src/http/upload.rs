@@ -1,5 +1,5 @@
 //! Receiving an uploaded file: streamed, capped at the configured size, and with its
-//! CSRF field checked before a byte of the file is kept.
+//! CSRF field checked before a byte of the file is kept. One path for the web form and the API.
 
 use axum::{
     extract::Multipart,
@@ -7,19 +7,54 @@ use axum::{
 };
 
 use super::{
+    AppState,
+    auth::AdminUser,
     error::AppError,
     session::{CSRF_FIELD, Session, verify_csrf},
 };
-use crate::import::FileError;
+use crate::{
+    domain::Id,
+    import::{FileError, pipeline},
+    storage::SessionKind,
+};
 
-pub struct UploadedFile {
-    pub file_name: String,
-    pub bytes: Vec<u8>,
+/// Receives `multipart`'s file for `group_id` and queues its import; answers the job's id. The
+/// group must be one the administrator sees (else the same 404 as a group that never was);
+/// a file that cannot be imported is refused as a whole ([`AppError::File`]), nothing created.
+#[tracing::instrument(skip_all, fields(group_id = group_id, admin_id = user.admin.id))]
+pub(crate) async fn submit_upload(
+    state: &AppState,
+    user: &AdminUser,
+    group_id: Id,
+    multipart: Multipart,
+) -> Result<Id, AppError> {
+    if !user.access(state).await?.can_see(group_id) {
+        return Err(AppError::NotFound);
+    }
+    let limits = &state.config.limits;
+    // A browser session must prove the form is ours; a bearer token already does.
+    let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
+    let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
+    let submitted = pipeline::submit(
+        &state.storage,
+        limits,
+        group_id,
+        &user.admin.name,
+        &file.file_name,
+        file.bytes,
+    )
+    .await?;
+    Ok(submitted.job_id)
+}
+
+struct UploadedFile {
+    pub(crate) file_name: String,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Reads the `file` field. With `csrf_for` set (a browser form), a valid `csrf` field must come
 /// first. Anything over `max_bytes` is refused as soon as it is seen, not after it is stored.
-pub async fn read_file_field(
+async fn read_file_field(
     mut multipart: Multipart,
     max_bytes: u64,
     csrf_for: Option<&Session>,
@@ -80,7 +115,7 @@ fn multipart_error(text: &str, max_bytes: u64) -> AppError {
 
 /// The name shown in the history and used for the result file: no path, no control
 /// characters, bounded length.
-pub fn clean_file_name(raw: &str) -> String {
+fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     let cleaned = cleaned.trim();
@@ -95,7 +130,7 @@ pub fn clean_file_name(raw: &str) -> String {
 /// surprises) and the exact name in RFC 5987 form. Names from elsewhere than the web form (the
 /// command line takes the file's own name) are cleaned here too: no path, no control
 /// characters, no leading dot.
-pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
+pub(crate) fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
     let cleaned = clean_file_name(file_name);
     let file_name = match cleaned.trim_start_matches(['.', ' ']) {
         "" => "download",
@@ -129,7 +164,7 @@ pub fn attachment(file_name: &str) -> (header::HeaderName, HeaderValue) {
 }
 
 /// `agents.xlsx` → `agents.result.xlsx`.
-pub fn result_file_name(upload_name: &str) -> String {
+pub(crate) fn result_file_name(upload_name: &str) -> String {
     let stem = upload_name
         .rsplit_once('.')
         .map_or(upload_name, |(stem, _)| stem);

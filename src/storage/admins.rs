@@ -1,4 +1,6 @@
-use super::{Result, Storage, StorageError, duplicate_or, placeholders};
+use sqlx::{Any, Transaction};
+
+use super::{Result, Storage, StorageError, duplicate_or};
 use crate::domain::{AgentName, Email, Id};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,7 +14,7 @@ pub struct AdminRecord {
 }
 
 impl AdminRecord {
-    pub fn is_master(&self) -> bool {
+    pub(crate) fn is_master(&self) -> bool {
         self.is_master != 0
     }
 }
@@ -28,8 +30,21 @@ pub struct NewAdmin<'a> {
 const ADMIN_COLUMNS: &str = "id, email, name, is_master, password_hash, created_at";
 
 impl Storage {
+    /// A new master also kills every outstanding setup link, in the same transaction: once a
+    /// master exists, no link may make another.
     pub async fn create_admin(&self, admin: NewAdmin<'_>) -> Result<Id> {
         let mut tx = self.pool.begin().await?;
+        let id = self.insert_admin(&mut tx, &admin).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The insert shared by [`Storage::create_admin`] and the setup link's first master.
+    pub(super) async fn insert_admin(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        admin: &NewAdmin<'_>,
+    ) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO admins (email, email_key, name, password_hash, is_master, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -40,17 +55,21 @@ impl Storage {
         .bind(admin.password_hash)
         .bind(i64::from(admin.is_master))
         .bind(self.now())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(duplicate_or)?;
         for group_id in admin.group_ids {
             sqlx::query("INSERT INTO admin_groups (admin_id, group_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(group_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
+        if admin.is_master {
+            sqlx::query("DELETE FROM setup_tokens")
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(id)
     }
 
@@ -62,7 +81,7 @@ impl Storage {
             .await?)
     }
 
-    pub async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
+    pub(crate) async fn admin_by_id(&self, id: Id) -> Result<Option<AdminRecord>> {
         let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = $1");
         Ok(sqlx::query_as(&sql)
             .bind(id)
@@ -131,17 +150,8 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn set_admin_password(&self, id: Id, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Deletes the administrator and ends their sessions in one step.
-    pub async fn delete_admin(&self, id: Id) -> Result<()> {
+    pub(crate) async fn delete_admin(&self, id: Id) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE kind <> 'agent' AND principal_id = $1")
             .bind(id)
@@ -156,26 +166,5 @@ impl Storage {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Which of these ids name existing groups (to refuse assignments of unknown ids).
-    pub async fn existing_group_ids(&self, ids: &[Id]) -> Result<Vec<Id>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT id FROM agent_groups WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut query = sqlx::query_as::<_, (Id,)>(&sql);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        Ok(query
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|(id,)| id)
-            .collect())
     }
 }

@@ -108,7 +108,8 @@ impl Storage {
             .await?)
     }
 
-    /// Agents whose name or email contains `needle` (already lower-cased), within the groups given.
+    /// Agents whose name or email contains `needle` (already lower-cased) literally, within the
+    /// groups given: `ann_lee` finds `ann_lee` only, `50%` finds `50%`.
     pub async fn search_agents(
         &self,
         group_ids: &[Id],
@@ -120,11 +121,12 @@ impl Storage {
         }
         let sql = format!(
             "SELECT {AGENT_COLUMNS} FROM agents \
-             WHERE (lower(name) LIKE $1 OR email_key LIKE $1) AND group_id IN ({}) \
+             WHERE (lower(name) LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\') \
+               AND group_id IN ({}) \
              ORDER BY name, id LIMIT $2",
             placeholders(3, group_ids.len())
         );
-        let pattern = format!("%{}%", needle.replace(['%', '_'], ""));
+        let pattern = format!("%{}%", escape_like(needle));
         let mut query = sqlx::query_as(&sql).bind(pattern).bind(limit);
         for id in group_ids {
             query = query.bind(*id);
@@ -158,7 +160,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
+    pub(crate) async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
         sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(self.now())
@@ -168,7 +170,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn delete_agent(&self, id: Id) -> Result<()> {
+    pub(crate) async fn delete_agent(&self, id: Id) -> Result<()> {
         self.delete_agent_sessions(id).await?;
         let deleted = sqlx::query("DELETE FROM agents WHERE id = $1")
             .bind(id)
@@ -204,7 +206,7 @@ impl Storage {
         Ok(found)
     }
 
-    pub async fn export_agents(&self, group_ids: &[Id]) -> Result<Vec<ExportRow>> {
+    pub(crate) async fn export_agents(&self, group_ids: &[Id]) -> Result<Vec<ExportRow>> {
         let mut rows = Vec::new();
         for chunk in group_ids.chunks(1000) {
             let sql = format!(
@@ -219,5 +221,31 @@ impl Storage {
             rows.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(rows)
+    }
+}
+
+/// `needle` as a LIKE pattern that matches itself only: `%`, `_` and the escape character are
+/// escaped with `\`, which both backends accept as the `ESCAPE` character.
+fn escape_like(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len());
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("ann_lee"), "ann\\_lee");
+        assert_eq!(escape_like("50%"), "50\\%");
+        assert_eq!(escape_like("a\\b"), "a\\\\b");
+        assert_eq!(escape_like("plain"), "plain");
     }
 }

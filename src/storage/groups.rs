@@ -62,7 +62,7 @@ impl Storage {
     }
 
     /// The caller has checked that the new parent is not the group itself or below it.
-    pub async fn update_group(&self, id: Id, update: GroupUpdate<'_>) -> Result<()> {
+    pub(crate) async fn update_group(&self, id: Id, update: GroupUpdate<'_>) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE agent_groups SET name = $1, name_key = $2, description = $3, enabled = $4, parent_id = $5 \
              WHERE id = $6",

@@ -73,7 +73,7 @@ impl Storage {
         .await?)
     }
 
-    pub async fn touch_session(&self, token_hash: &str, at: i64) -> Result<()> {
+    pub(crate) async fn touch_session(&self, token_hash: &str, at: i64) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(at)
             .bind(token_hash)
@@ -82,7 +82,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+    pub(crate) async fn delete_session(&self, token_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
@@ -91,7 +91,7 @@ impl Storage {
     }
 
     /// Ends an agent's sessions, e.g. when the agent is disabled or deleted.
-    pub async fn delete_agent_sessions(&self, agent_id: Id) -> Result<()> {
+    pub(crate) async fn delete_agent_sessions(&self, agent_id: Id) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE kind = 'agent' AND principal_id = $1")
             .bind(agent_id)
             .execute(&self.pool)

@@ -11,6 +11,8 @@ mod import;
 mod import_flow;
 mod import_jobs;
 mod multi_process;
+mod search;
 mod security_files;
 mod security_users;
+mod setup;
 mod storage_story;

@@ -1,0 +1,12 @@
+//! Accounts as the web forms, the API and the command line share them: session tokens, password
+//! hashing off the async runtime, the sign-in throttle, and the one sign-in service.
+
+mod passwords;
+mod sign_in;
+mod throttle;
+mod tokens;
+
+pub(crate) use passwords::new_password_hash;
+pub(crate) use sign_in::{Attempt, SignInError, sign_in, start_session};
+pub(crate) use throttle::{Throttle, Throttled};
+pub use tokens::{random_token, token_hash};

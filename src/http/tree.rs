@@ -1,0 +1,234 @@
+//! The organization tree as the left-hand side of every Admin Center page shows it: groups
+//! (all listed, collapsed), the selected group's agents a page at a time, search matches, and
+//! the administrators for a master.
+
+use super::{AppState, auth::AdminUser, error::AppResult};
+use crate::{
+    domain::Id,
+    org::Access,
+    storage::{AdminRecord, AgentRecord},
+};
+
+/// Agents listed under an opened group before a "more" link. A group can hold 100,000.
+pub(crate) const AGENTS_PER_PAGE: i64 = 100;
+
+/// What the right-hand panel shows, so the tree can mark and open it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Selection {
+    pub(crate) group: Option<Id>,
+    pub(crate) agent: Option<Id>,
+    pub(crate) admin: Option<Id>,
+}
+
+pub(crate) enum TreeItem {
+    /// Opens a group's `<details>`; its children follow until the matching `Close`.
+    Open(GroupNode),
+    Close,
+    Agent(AgentLeaf),
+    /// The group's agents are fetched when it is opened (or shown on its page without script).
+    LazyAgents {
+        group_id: Id,
+    },
+    MoreAgents {
+        group_id: Id,
+        offset: i64,
+        remaining: i64,
+    },
+}
+
+pub(crate) struct GroupNode {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) agent_count: i64,
+    pub(crate) open: bool,
+    pub(crate) selected: bool,
+    pub(crate) enabled: bool,
+    pub(crate) filter_text: String,
+}
+
+pub(crate) struct AgentLeaf {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) enabled: bool,
+    pub(crate) selected: bool,
+}
+
+impl AgentLeaf {
+    pub(crate) fn new(agent: &AgentRecord, selection: Selection) -> AgentLeaf {
+        AgentLeaf {
+            id: agent.id,
+            name: agent.name.clone(),
+            email: agent.email.clone(),
+            enabled: agent.is_enabled(),
+            selected: selection.agent == Some(agent.id),
+        }
+    }
+}
+
+pub(crate) struct AdminLeaf {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) selected: bool,
+}
+
+pub(crate) struct TreeView {
+    pub(crate) items: Vec<TreeItem>,
+    pub(crate) masters: Vec<AdminLeaf>,
+    pub(crate) admins: Vec<AdminLeaf>,
+    pub(crate) show_admins: bool,
+    pub(crate) query: String,
+    pub(crate) matching_agents: Vec<AgentLeaf>,
+}
+
+impl TreeView {
+    /// Groups are all listed (collapsed); only the selected group's agents are loaded.
+    /// `agents_offset` pages through the selected group's agents.
+    pub(crate) async fn build(
+        state: &AppState,
+        user: &AdminUser,
+        access: &Access,
+        selection: Selection,
+        query: &str,
+        agents_offset: i64,
+    ) -> AppResult<TreeView> {
+        let query = query.trim().to_lowercase();
+        let mut open: Vec<Id> = selection
+            .group
+            .map(|id| access.tree.ancestors(id))
+            .unwrap_or_default();
+        open.extend(selection.group);
+        let matching = |id: Id| -> bool {
+            query.is_empty()
+                || access.tree.subtree(id).iter().any(|gid| {
+                    access
+                        .tree
+                        .get(*gid)
+                        .is_some_and(|group| group.name.to_lowercase().contains(&query))
+                })
+        };
+        let selected_agents = match selection.group {
+            Some(group) => {
+                state
+                    .storage
+                    .agents_in_group(group, AGENTS_PER_PAGE, agents_offset.max(0))
+                    .await?
+            }
+            None => Vec::new(),
+        };
+
+        let mut items = Vec::new();
+        // Depth-first with an explicit stack: no recursion limit on deep trees.
+        let mut stack: Vec<Option<Id>> = access.roots().into_iter().rev().map(Some).collect();
+        while let Some(entry) = stack.pop() {
+            let Some(id) = entry else {
+                items.push(TreeItem::Close);
+                continue;
+            };
+            let Some(group) = access.tree.get(id) else {
+                continue;
+            };
+            if !matching(id) {
+                continue;
+            }
+            items.push(TreeItem::Open(GroupNode {
+                id,
+                name: group.name.clone(),
+                agent_count: group.agent_count,
+                open: open.contains(&id) || !query.is_empty(),
+                selected: selection.group == Some(id) && selection.agent.is_none(),
+                enabled: group.is_enabled(),
+                filter_text: group.name.to_lowercase(),
+            }));
+            if Some(id) == selection.group {
+                items.extend(
+                    selected_agents
+                        .iter()
+                        .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, selection))),
+                );
+                let next = agents_offset.max(0) + AGENTS_PER_PAGE;
+                if group.agent_count > next {
+                    items.push(TreeItem::MoreAgents {
+                        group_id: id,
+                        offset: next,
+                        remaining: group.agent_count - next,
+                    });
+                }
+            } else if group.agent_count > 0 {
+                items.push(TreeItem::LazyAgents { group_id: id });
+            }
+            stack.push(None);
+            stack.extend(
+                access
+                    .tree
+                    .children(Some(id))
+                    .iter()
+                    .rev()
+                    .map(|child| Some(*child)),
+            );
+        }
+
+        let matching_agents = if query.is_empty() {
+            Vec::new()
+        } else {
+            let agents = state
+                .storage
+                .search_agents(&access.visible_ids(), &query, 50)
+                .await?;
+            agents
+                .iter()
+                .map(|agent| AgentLeaf::new(agent, selection))
+                .collect()
+        };
+        let show_admins = user.admin.is_master();
+        let (masters, admins) = if show_admins {
+            let leaf = |admin: &AdminRecord| AdminLeaf {
+                id: admin.id,
+                name: admin.name.clone(),
+                selected: selection.admin == Some(admin.id),
+            };
+            let all = state.storage.list_admins().await?;
+            (
+                all.iter().filter(|a| a.is_master()).map(leaf).collect(),
+                all.iter().filter(|a| !a.is_master()).map(leaf).collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(TreeView {
+            items,
+            masters,
+            admins,
+            show_admins,
+            query,
+            matching_agents,
+        })
+    }
+}
+
+/// A group choice in a form: its path as this administrator sees it.
+pub(crate) struct GroupOption {
+    pub(crate) id: Id,
+    pub(crate) path: String,
+    pub(crate) selected: bool,
+}
+
+/// Every visible group, by path, for "parent group" and "group" selects.
+pub(crate) fn group_options(
+    access: &Access,
+    selected: Option<Id>,
+    exclude_subtree_of: Option<Id>,
+) -> Vec<GroupOption> {
+    let mut options: Vec<GroupOption> = access
+        .visible_ids()
+        .into_iter()
+        .filter(|id| exclude_subtree_of.is_none_or(|root| !access.tree.is_in_subtree(*id, root)))
+        .map(|id| GroupOption {
+            id,
+            path: access.visible_path(id),
+            selected: selected == Some(id),
+        })
+        .collect();
+    options.sort_by_key(|option| option.path.to_lowercase());
+    options
+}

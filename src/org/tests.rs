@@ -1,0 +1,94 @@
+use super::*;
+use crate::{
+    domain::{GroupPath, Id},
+    storage::GroupRecord,
+};
+
+fn group(id: Id, parent_id: Option<Id>, name: &str) -> GroupRecord {
+    GroupRecord {
+        id,
+        parent_id,
+        name: name.into(),
+        description: String::new(),
+        enabled: 1,
+        agent_count: 0,
+    }
+}
+
+fn sample() -> OrgTree {
+    OrgTree::new(vec![
+        group(1, None, "Europe"),
+        group(2, Some(1), "Paris"),
+        group(3, Some(2), "Night shift"),
+        group(4, None, "Support"),
+    ])
+}
+
+#[test]
+fn paths_and_subtrees() {
+    let tree = sample();
+    assert_eq!(tree.path(3), "Europe/Paris/Night shift");
+    assert_eq!(tree.subtree(1), vec![1, 2, 3]);
+    assert!(tree.is_in_subtree(3, 1));
+    assert!(!tree.is_in_subtree(1, 3));
+    assert_eq!(
+        tree.find(&GroupPath::parse("europe/PARIS").unwrap()),
+        Some(2)
+    );
+    assert_eq!(tree.find(&GroupPath::parse("Europe/Lyon").unwrap()), None);
+}
+
+#[test]
+fn an_administrator_sees_only_below_their_groups() {
+    let access = Access::limited_to(sample(), &[2]);
+    assert!(access.can_see(2) && access.can_see(3));
+    assert!(!access.can_see(1) && !access.can_see(4) && !access.can_see(99));
+    assert_eq!(access.roots(), vec![2]);
+    assert_eq!(access.visible_path(3), "Paris / Night shift");
+    let master = Access::everything(sample());
+    assert_eq!(master.roots(), vec![1, 4]);
+    assert!(master.can_see(4) && !master.can_see(99));
+}
+
+fn rights_over_europe() -> Access {
+    Access::limited_to(sample(), &[1])
+}
+
+#[test]
+fn groups_move_only_where_the_rules_allow() {
+    let admin = rights_over_europe();
+    assert_eq!(admin.move_group(3, Some(1)), Ok(Some(1)));
+    assert_eq!(admin.move_group(2, Some(3)), Err(MoveRefusal::IntoItself));
+    assert_eq!(admin.move_group(2, Some(2)), Err(MoveRefusal::IntoItself));
+    assert_eq!(
+        admin.move_group(2, Some(4)),
+        Err(MoveRefusal::UnknownParent)
+    );
+    assert_eq!(
+        admin.move_group(2, None),
+        Err(MoveRefusal::TopLevelNeedsMaster)
+    );
+    assert_eq!(
+        admin.move_group(1, None),
+        Ok(None),
+        "their own root stays at the top"
+    );
+    let below_hidden = Access::limited_to(sample(), &[2]);
+    assert_eq!(
+        below_hidden.move_group(2, None),
+        Ok(Some(1)),
+        "stays under the hidden group"
+    );
+    let master = Access::everything(sample());
+    assert_eq!(master.move_group(3, None), Ok(None));
+    assert!(master.may_create_under(None) && !admin.may_create_under(None));
+    assert!(admin.may_create_under(Some(2)) && !admin.may_create_under(Some(4)));
+}
+
+#[test]
+fn a_master_cannot_delete_or_demote_themselves() {
+    assert_eq!(may_delete_admin(7, 7), Err(AdminRefusal::DeleteSelf));
+    assert_eq!(may_delete_admin(7, 8), Ok(()));
+    assert!(kept_master_flag(7, 7, false));
+    assert!(!kept_master_flag(7, 8, false));
+}

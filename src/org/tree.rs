@@ -1,0 +1,90 @@
+//! The organization tree: groups, their parents and children, and paths through them.
+
+use std::collections::HashMap;
+
+use crate::{
+    domain::{GroupPath, Id},
+    storage::GroupRecord,
+};
+
+pub(crate) struct OrgTree {
+    groups: HashMap<Id, GroupRecord>,
+    children: HashMap<Option<Id>, Vec<Id>>,
+}
+
+impl OrgTree {
+    /// `groups` arrive sorted by name, so children lists are too.
+    pub(crate) fn new(groups: Vec<GroupRecord>) -> OrgTree {
+        let mut children: HashMap<Option<Id>, Vec<Id>> = HashMap::new();
+        for group in &groups {
+            children.entry(group.parent_id).or_default().push(group.id);
+        }
+        let groups = groups.into_iter().map(|group| (group.id, group)).collect();
+        OrgTree { groups, children }
+    }
+
+    pub(crate) fn get(&self, id: Id) -> Option<&GroupRecord> {
+        self.groups.get(&id)
+    }
+
+    pub(crate) fn children(&self, parent: Option<Id>) -> &[Id] {
+        self.children
+            .get(&parent)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// From the top of the tree down to `id`'s parent. The walk is bounded by the number of
+    /// groups, so even a corrupted cycle cannot loop forever.
+    pub(crate) fn ancestors(&self, id: Id) -> Vec<Id> {
+        let mut chain = Vec::new();
+        let mut current = self.get(id).and_then(|group| group.parent_id);
+        while let Some(parent) = current {
+            if chain.len() > self.groups.len() {
+                break;
+            }
+            chain.push(parent);
+            current = self.get(parent).and_then(|group| group.parent_id);
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// `id` and every group below it.
+    pub(crate) fn subtree(&self, id: Id) -> Vec<Id> {
+        let mut found = vec![id];
+        let mut next = 0;
+        while next < found.len() {
+            found.extend_from_slice(self.children(Some(found[next])));
+            next += 1;
+        }
+        found
+    }
+
+    pub(crate) fn is_in_subtree(&self, candidate: Id, root: Id) -> bool {
+        candidate == root || self.ancestors(candidate).contains(&root)
+    }
+
+    /// "Support/Tier 1".
+    pub(crate) fn path(&self, id: Id) -> String {
+        self.ancestors(id)
+            .into_iter()
+            .chain([id])
+            .filter_map(|gid| self.get(gid).map(|group| group.name.as_str()))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Follows a path from the top, names compared without case.
+    pub(crate) fn find(&self, path: &GroupPath) -> Option<Id> {
+        let mut parent = None;
+        for name in path.segments() {
+            let key = name.key();
+            parent = Some(*self.children(parent).iter().find(|id| {
+                self.get(**id)
+                    .is_some_and(|group| group.name.to_lowercase() == key)
+            })?);
+        }
+        parent
+    }
+}

@@ -1,0 +1,46 @@
+//! Searching the tree for agents: what is typed is matched literally, wildcards included.
+
+use crate::common::TestApp;
+
+on_both_backends! {
+    async fn search_matches_underscores_and_percent_signs_literally(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let group = app.create_group(None, "Support").await;
+        for (name, email) in [
+            ("ann_lee", "ann_lee@example.com"),
+            ("annXlee", "annxlee@example.com"),
+            ("Sale 50% Team", "sale.fifty@example.com"),
+            ("Sale 500 Team", "sale.five.hundred@example.com"),
+            ("Back\\slash", "backslash@example.com"),
+            ("Backslash", "back.plain@example.com"),
+        ] {
+            app.create_agent(group, name, email, "agent password 1").await;
+        }
+        let found = |needle: &'static str| {
+            let storage = app.storage.clone();
+            async move {
+                let mut emails: Vec<String> = storage
+                    .search_agents(&[group], needle, 50)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|agent| agent.email)
+                    .collect();
+                emails.sort();
+                emails
+            }
+        };
+        assert_eq!(found("ann_lee").await, ["ann_lee@example.com"]);
+        assert_eq!(found("_").await, ["ann_lee@example.com"], "by name and by email");
+        assert_eq!(found("50%").await, ["sale.fifty@example.com"]);
+        assert_eq!(found("k\\s").await, ["backslash@example.com"]);
+        assert_eq!(found("ann").await, ["ann_lee@example.com", "annxlee@example.com"]);
+
+        // Through the tree's search box.
+        let page = app.get("/admin?q=ann_lee").await.text().await.unwrap();
+        assert!(page.contains("title=\"ann_lee@example.com\""), "{page}");
+        assert!(!page.contains("annxlee@example.com"), "{page}");
+        app.stop().await;
+    }
+}

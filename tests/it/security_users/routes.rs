@@ -1,0 +1,185 @@
+//! The table of every route with what each kind of visitor must get from it.
+
+use reqwest::Method;
+
+/// Who is asking, in the order of each row's expectations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Anonymous,
+    Agent,
+    AdminA,
+    AdminB,
+    Master,
+}
+
+pub(super) const ROLES: [Role; 5] = [
+    Role::Anonymous,
+    Role::Agent,
+    Role::AdminA,
+    Role::AdminB,
+    Role::Master,
+];
+
+/// What a request must answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum E {
+    Code(u16),
+    /// 303 to exactly this place.
+    To(&'static str),
+    /// 303 somewhere other than the sign-in page: the change was made.
+    Done,
+}
+
+const OK: E = E::Code(200);
+const NF: E = E::Code(404);
+const API_NO: E = E::Code(401);
+const LOGIN: E = E::To("/login");
+const DONE: E = E::Done;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Body {
+    None,
+    /// An urlencoded form, with the CSRF token added.
+    Form(&'static [(&'static str, &'static str)]),
+    /// `multipart/form-data` with the CSRF token and a small valid CSV.
+    Upload,
+    /// JSON, as API clients send it.
+    Json(&'static str),
+}
+
+pub(super) struct Row {
+    pub(super) method: Method,
+    /// `{group_a}`, `{agent_a}`, `{job_a}`, `{admin_a}`: group A's objects; `{fresh_group}`,
+    /// `{fresh_agent}`, `{fresh_admin}`: made for this one request; `{n}`: a number unique to it.
+    pub(super) path: &'static str,
+    pub(super) body: Body,
+    /// Anonymous, agent, administrator of group A, administrator of group B, master.
+    pub(super) expect: [E; 5],
+    /// The request ends the session it is made with: each gets a session of its own.
+    pub(super) ends_session: bool,
+}
+
+fn row(method: Method, path: &'static str, body: Body, expect: [E; 5]) -> Row {
+    Row {
+        method,
+        path,
+        body,
+        expect,
+        ends_session: false,
+    }
+}
+
+fn ending(method: Method, path: &'static str, body: Body, expect: [E; 5]) -> Row {
+    Row {
+        ends_session: true,
+        ..row(method, path, body, expect)
+    }
+}
+
+const NEW_GROUP: Body = Body::Form(&[
+    ("parent_id", "{group_a}"),
+    ("name", "New {n}"),
+    ("description", ""),
+]);
+const GROUP_A: Body = Body::Form(&[
+    ("name", "Alpha Team"),
+    ("description", "Renamed {n}"),
+    ("enabled", "on"),
+    ("parent_id", ""),
+]);
+const NEW_AGENT: Body = Body::Form(&[
+    ("name", "New Agent {n}"),
+    ("email", "new.{n}@example.com"),
+    ("password", "new password {n}"),
+    ("group_id", "{group_a}"),
+    ("enabled", "on"),
+]);
+const AGENT_A: Body = Body::Form(&[
+    ("name", "Alpha Agent"),
+    ("email", "alpha.agent@example.com"),
+    ("group_id", "{group_a}"),
+    ("enabled", "on"),
+]);
+const NEW_PASSWORD: Body = Body::Form(&[("password", "changed password {n}")]);
+const NEW_ADMIN: Body = Body::Form(&[
+    ("name", "New Admin {n}"),
+    ("email", "admin.{n}@example.com"),
+    ("password", "admin password {n}"),
+]);
+const ADMIN_A: Body = Body::Form(&[("name", "Alpha Admin"), ("group_id", "{group_a}")]);
+const SETUP: Body = Body::Form(&[
+    ("name", "M"),
+    ("email", "m.{n}@example.com"),
+    ("password", "a password {n}"),
+    ("confirm", "a password {n}"),
+]);
+const EMPTY: Body = Body::Form(&[]);
+
+const WRONG_ADMIN: Body = Body::Form(&[("email", "nobody.1@example.com"), ("password", "wrong")]);
+const WRONG_AGENT: Body = Body::Form(&[("email", "nobody.2@example.com"), ("password", "wrong")]);
+const WRONG_TOKEN: Body = Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#);
+const TO_ADMIN: E = E::To("/admin");
+const ACCEPTED: E = E::Code(202);
+const GONE: E = E::Code(204);
+const WRONG: E = E::Code(401);
+
+/// Every route of src/http/mod.rs and src/http/api.rs. A new route is one line here; the
+/// answers are for: anonymous, agent, administrator of A, administrator of B, master.
+#[rustfmt::skip]
+pub(super) fn routes() -> Vec<Row> {
+    use Method as M;
+    use Body::{None as Nothing, Upload};
+    let all = |e: E| [e; 5];
+    vec![
+        row(M::GET, "/", Nothing, all(TO_ADMIN)),
+        row(M::GET, "/healthz", Nothing, all(OK)),
+        row(M::GET, "/readyz", Nothing, all(OK)),
+        row(M::GET, "/static/app.css", Nothing, all(OK)),
+        row(M::GET, "/static/app.js", Nothing, all(OK)),
+        row(M::GET, "/no/such/page", Nothing, all(NF)),
+        row(M::GET, "/setup/not-a-live-token", Nothing, all(NF)),
+        row(M::POST, "/setup/not-a-live-token", SETUP, all(NF)),
+        row(M::GET, "/login", Nothing, [OK, OK, TO_ADMIN, TO_ADMIN, TO_ADMIN]),
+        row(M::POST, "/login", WRONG_ADMIN, all(WRONG)),
+        row(M::GET, "/agent/login", Nothing, [OK, E::To("/agent"), OK, OK, OK]),
+        row(M::POST, "/agent/login", WRONG_AGENT, all(WRONG)),
+        row(M::GET, "/agent", Nothing, [LOGIN, OK, LOGIN, LOGIN, LOGIN]),
+        row(M::GET, "/admin", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/tree/groups/{group_a}/agents", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups", NEW_GROUP, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}", GROUP_A, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/groups/{fresh_group}/delete", EMPTY, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/groups/{group_a}/agents", NEW_AGENT, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}/agents/new", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::GET, "/admin/agents/{agent_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/agents/{agent_a}", AGENT_A, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/agents/{agent_a}/password", NEW_PASSWORD, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/agents/{fresh_agent}/delete", EMPTY, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::POST, "/admin/admins", NEW_ADMIN, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::GET, "/admin/admins/new", Nothing, [LOGIN, LOGIN, NF, NF, OK]),
+        row(M::GET, "/admin/admins/{admin_a}", Nothing, [LOGIN, LOGIN, NF, NF, OK]),
+        row(M::POST, "/admin/admins/{admin_a}", ADMIN_A, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::POST, "/admin/admins/{fresh_admin}/delete", EMPTY, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::GET, "/admin/groups/{group_a}/import", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}/import", Upload, [LOGIN, LOGIN, DONE, NF, DONE]),
+        row(M::GET, "/admin/import-template.xlsx", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/import-template.csv", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::GET, "/admin/imports/{job_a}/result", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/api/v1/tokens", WRONG_TOKEN, all(API_NO)),
+        row(M::GET, "/api/v1/groups", Nothing, [API_NO, API_NO, OK, OK, OK]),
+        row(M::GET, "/api/v1/groups/{group_a}/imports", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::POST, "/api/v1/groups/{group_a}/imports", Upload, [API_NO, API_NO, ACCEPTED, NF, ACCEPTED]),
+        row(M::GET, "/api/v1/imports/{job_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::GET, "/api/v1/imports/{job_a}/result", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::GET, "/api/v1/no/such/thing", Nothing, all(NF)),
+        ending(M::POST, "/logout", EMPTY, all(LOGIN)),
+        ending(M::POST, "/agent/logout", EMPTY, all(E::To("/agent/login"))),
+        ending(M::DELETE, "/api/v1/tokens/current", Nothing, [API_NO, API_NO, GONE, GONE, GONE]),
+    ]
+}
+
+/// A state-changing request a browser session makes: it must carry the session's CSRF token.
+pub(super) fn changes_state(row: &Row) -> bool {
+    row.method != Method::GET && !matches!(row.body, Body::Json(_))
+}
