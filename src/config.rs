@@ -46,6 +46,9 @@ pub enum Command {
         #[arg(long)]
         result: Option<PathBuf>,
     },
+    /// Look after imports already queued.
+    #[command(subcommand)]
+    Imports(ImportsCommand),
     /// Print a group's agents as CSV on standard output (never with passwords).
     Export {
         #[arg(long)]
@@ -71,6 +74,12 @@ pub enum AdminCommand {
         #[arg(long = "group")]
         groups: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportsCommand {
+    /// Stop a queued or running import after its batch; rows not reached say so in its result.
+    Cancel { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

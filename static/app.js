@@ -71,7 +71,7 @@ function setUpProgress() {
     fetch(box.dataset.importStatus, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
       .then((job) => {
-        if (job.state === "finished" || job.state === "failed") {
+        if (job.state === "finished" || job.state === "failed" || job.state === "cancelled") {
           // Without "?done=import-queued": its "File accepted" notice is stale by now.
           const url = new URL(window.location.href);
           url.searchParams.delete("done");

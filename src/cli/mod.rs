@@ -6,7 +6,7 @@ mod transfer;
 use std::process::ExitCode;
 
 use crate::{
-    config::{AdminCommand, Cli, Command, Config, GroupCommand},
+    config::{AdminCommand, Cli, Command, Config, GroupCommand, ImportsCommand},
     startup::{Application, shutdown_signal},
     storage::Storage,
 };
@@ -59,6 +59,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 result.as_deref(),
             )
             .await
+        }
+        Command::Imports(ImportsCommand::Cancel { id }) => {
+            transfer::cancel(&open(&config).await?, id).await
         }
         Command::Export { group, recursive } => {
             transfer::export(&open(&config).await?, &group, recursive).await

@@ -17,7 +17,7 @@ use crate::{
     import::{FileError, pipeline},
     jobs::Worker,
     org::OrgTree,
-    storage::{ImportJob, Storage},
+    storage::{CancelRequest, ImportJob, Storage},
 };
 
 /// Exit code for a file rejected as a whole (SPEC §4).
@@ -137,6 +137,23 @@ async fn wait_for(storage: &Storage, job_id: Id, bar: &ProgressBar) -> anyhow::R
         bar.set_length(job.total_rows.unwrap_or(0) as u64);
         bar.set_position(job.done_rows as u64);
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `roster imports cancel ID`: exit 0 when the import will stop, 1 when it had already ended.
+pub async fn cancel(storage: &Storage, job_id: Id) -> anyhow::Result<ExitCode> {
+    match storage.request_cancel(job_id).await? {
+        CancelRequest::Requested => {
+            println!(
+                "Import {job_id} stops after the batch in progress; its result lists the rows not imported."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CancelRequest::AlreadyEnded => {
+            eprintln!("roster: import {job_id} has already ended");
+            Ok(ExitCode::FAILURE)
+        }
+        CancelRequest::NotFound => bail!("there is no import {job_id}"),
     }
 }
 

@@ -15,7 +15,7 @@ use super::{
     auth::{ApiAdmin, ClientAddress},
     error::{ApiResult, AppError},
     import_view::{ImportView, Moment},
-    imports::{result_download, visible_job},
+    imports::{cancel_job, result_download, visible_job},
     session::MaybeSession,
     upload::submit_upload,
 };
@@ -33,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/groups/{id}/imports", get(group_imports).post(upload))
         .route("/imports/{id}", get(status))
         .route("/imports/{id}/result", get(result))
+        .route("/imports/{id}/cancel", post(cancel))
         .fallback(|| async { super::error::ApiError(AppError::NotFound) })
 }
 
@@ -207,4 +208,17 @@ async fn result(
     Path(job_id): Path<Id>,
 ) -> ApiResult<Response> {
     Ok(result_download(&state, &user, job_id).await?)
+}
+
+/// Stops a queued or running import after its batch: 202 with its status; 409 when it has
+/// already ended.
+async fn cancel(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(job_id): Path<Id>,
+) -> ApiResult<Response> {
+    cancel_job(&state, &user, job_id).await?;
+    let job = visible_job(&state, &user, job_id).await?;
+    let view = ImportView::latest(&state, &job).await?;
+    Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())
 }

@@ -27,6 +27,9 @@ pub(crate) enum AppError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// The request does not fit the object's state (cancelling an import that has ended).
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("{0}")]
     File(#[from] FileError),
     #[error("Too many sign-in attempts. Wait {0} seconds and try again.")]
@@ -77,6 +80,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::File(FileError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -90,6 +94,7 @@ impl AppError {
             AppError::NotFound => "Not found",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
+            AppError::Conflict(_) => "Not possible now",
             AppError::File(_) => "The file cannot be imported",
             AppError::TooManyAttempts(_) => "Too many attempts",
             AppError::Internal(_) => "Server error",

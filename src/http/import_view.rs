@@ -17,6 +17,8 @@ pub struct ImportView {
     pub created_at: String,
     pub state: &'static str,
     pub running: bool,
+    /// Running, and asked to stop: no second Cancel button.
+    pub cancelling: bool,
     /// Ended without a result file: the whole file was unusable.
     pub failed_state: bool,
     /// Ended before its last row, with a result file saying which rows were not imported.
@@ -97,6 +99,7 @@ impl ImportView {
             created_at: datetime(job.created_at),
             state: state.as_str(),
             running: !state.is_done(),
+            cancelling: job.cancel_requested && !state.is_done(),
             failed_state: state == JobState::Failed && !job.has_result,
             ended_early,
             total_for_bar: total.max(1),

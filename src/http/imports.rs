@@ -16,7 +16,11 @@ use super::{
     tree::{Selection, TreeItem, TreeView},
     upload::{attachment, result_file_name, submit_upload},
 };
-use crate::{domain::Id, import::template, storage::ImportJob};
+use crate::{
+    domain::Id,
+    import::template,
+    storage::{CancelRequest, ImportJob},
+};
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -159,4 +163,33 @@ pub(crate) async fn visible_job(
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// Asks a visible job to stop after its batch; the one place the web and the API cancel.
+pub(crate) async fn cancel_job(
+    state: &AppState,
+    user: &AdminUser,
+    job_id: Id,
+) -> AppResult<ImportJob> {
+    let job = visible_job(state, user, job_id).await?;
+    match state.storage.request_cancel(job.id).await? {
+        CancelRequest::Requested => {
+            tracing::info!(job_id, by = %user.admin.name, "import cancel requested");
+            Ok(job)
+        }
+        CancelRequest::AlreadyEnded => Err(AppError::Conflict(
+            "This import has already ended; there is nothing left to cancel.",
+        )),
+        CancelRequest::NotFound => Err(AppError::NotFound),
+    }
+}
+
+/// The banner's Cancel button: back to the group, whose banner then says it is cancelling.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(job_id): Path<Id>,
+) -> AppResult<Redirect> {
+    let job = cancel_job(&state, &user, job_id).await?;
+    Ok(Redirect::to(&format!("/admin/groups/{}", job.group_id)))
 }

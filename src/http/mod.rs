@@ -99,6 +99,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/admin/import-template.xlsx", get(imports::template_xlsx))
         .route("/admin/import-template.csv", get(imports::template_csv))
         .route("/admin/imports/{id}/result", get(imports::result))
+        .route("/admin/imports/{id}/cancel", post(imports::cancel))
         .nest("/api/v1", api::router())
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))

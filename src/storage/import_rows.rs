@@ -117,14 +117,27 @@ impl Storage {
         owner: &str,
         rows: &[NewImportRow],
     ) -> Result<bool> {
-        let failed = rows.iter().filter(|row| row.outcome.is_some()).count() as i64;
+        let decided = rows.iter().filter(|row| row.outcome.is_some()).count() as i64;
+        let count = |kinds: &[OutcomeKind]| {
+            rows.iter()
+                .filter(|row| row.outcome.as_ref().is_some_and(|o| kinds.contains(&o.kind)))
+                .count() as i64
+        };
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
-            "UPDATE import_jobs SET total_rows = $1, failed_count = $2, done_rows = $2, stalled_attempts = 0 \
-             WHERE id = $3 AND owner = $4 AND state = 'running' AND total_rows IS NULL",
+            "UPDATE import_jobs SET total_rows = $1, done_rows = $2, failed_count = $3, \
+                    not_imported_count = $4, kept_count = $5, skipped_count = $6, \
+                    created_count = $7, updated_count = $8, stalled_attempts = 0 \
+             WHERE id = $9 AND owner = $10 AND state = 'running' AND total_rows IS NULL",
         )
         .bind(rows.len() as i64)
-        .bind(failed)
+        .bind(decided)
+        .bind(count(&[OutcomeKind::Error]))
+        .bind(count(&[OutcomeKind::NotImported]))
+        .bind(count(&[OutcomeKind::Kept]))
+        .bind(count(&[OutcomeKind::Skipped, OutcomeKind::WouldSkip]))
+        .bind(count(&[OutcomeKind::WouldCreate]))
+        .bind(count(&[OutcomeKind::WouldUpdate]))
         .bind(job_id)
         .bind(owner)
         .execute(&mut *tx)

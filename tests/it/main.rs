@@ -8,6 +8,7 @@ mod admin_center;
 mod browser;
 mod crash_restart;
 mod import;
+mod import_cancel;
 mod import_flow;
 mod import_jobs;
 mod multi_process;
