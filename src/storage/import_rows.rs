@@ -120,7 +120,11 @@ impl Storage {
         let decided = rows.iter().filter(|row| row.outcome.is_some()).count() as i64;
         let count = |kinds: &[OutcomeKind]| {
             rows.iter()
-                .filter(|row| row.outcome.as_ref().is_some_and(|o| kinds.contains(&o.kind)))
+                .filter(|row| {
+                    row.outcome
+                        .as_ref()
+                        .is_some_and(|o| kinds.contains(&o.kind))
+                })
                 .count() as i64
         };
         let mut tx = self.pool.begin().await?;

@@ -26,24 +26,9 @@ pub(super) async fn finish(
     job_id: Id,
     upload: Vec<u8>,
 ) -> Result<JobOutcome, StorageError> {
-    let unreached = RowOutcome::NotImported(
-        "the import ended before reaching this row; upload it again".to_owned(),
-    );
-    if !storage
-        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
-        .await?
-    {
-        return Ok(JobOutcome::Interrupted);
-    }
-    write_result(
-        storage,
-        settings,
-        owner,
-        job_id,
-        Some(upload),
-        Ending::Finished,
-    )
-    .await
+    let unreached = "the import ended before reaching this row; upload it again";
+    let end = (Some(upload), Ending::Finished);
+    settle_and_write(storage, settings, owner, job_id, unreached, end).await
 }
 
 /// The Result cell of a row a cancelled import did not reach.
@@ -58,22 +43,27 @@ pub(super) async fn cancel(
     upload: Vec<u8>,
 ) -> Result<JobOutcome, StorageError> {
     tracing::info!(job_id, "import cancelled");
-    let unreached = RowOutcome::NotImported(CANCELLED.to_owned());
+    let end = (Some(upload), Ending::Cancelled);
+    settle_and_write(storage, settings, owner, job_id, CANCELLED, end).await
+}
+
+/// Every row still waiting says `Not imported: <unreached>`, then the result file is written.
+async fn settle_and_write(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    unreached: &str,
+    (upload, ending): (Option<Vec<u8>>, Ending),
+) -> Result<JobOutcome, StorageError> {
+    let unreached = StoredOutcome::from(&RowOutcome::NotImported(unreached.to_owned()));
     if !storage
-        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
+        .settle_pending_rows(job_id, owner, &unreached)
         .await?
     {
         return Ok(JobOutcome::Interrupted);
     }
-    write_result(
-        storage,
-        settings,
-        owner,
-        job_id,
-        Some(upload),
-        Ending::Cancelled,
-    )
-    .await
+    write_result(storage, settings, owner, job_id, upload, ending).await
 }
 
 /// How a job with rows ends.
@@ -102,25 +92,12 @@ pub(super) async fn give_up(
         storage.fail_job(job_id, owner, &reason).await?;
         return Ok(JobOutcome::Failed);
     }
-    let unreached = RowOutcome::NotImported(format!("{why}; upload this row again"));
-    if !storage
-        .settle_pending_rows(job_id, owner, &StoredOutcome::from(&unreached))
-        .await?
-    {
-        return Ok(JobOutcome::Interrupted);
-    }
     let error = format!(
         "The import ended before its last row: {why}. The result file says which rows were not imported."
     );
-    write_result(
-        storage,
-        settings,
-        owner,
-        job_id,
-        upload,
-        Ending::EarlyBecause(error),
-    )
-    .await
+    let unreached = format!("{why}; upload this row again");
+    let end = (upload, Ending::EarlyBecause(error));
+    settle_and_write(storage, settings, owner, job_id, &unreached, end).await
 }
 
 /// Gives up a job this process holds, from what storage has of it (after its run panicked).
