@@ -10,7 +10,7 @@ pub mod domain;
 pub mod http;
 pub mod import;
 pub mod jobs;
-pub mod org;
+pub(crate) mod org;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
