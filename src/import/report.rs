@@ -5,7 +5,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use super::cell::{Cell, Sheet};
 use super::columns::Columns;
 
-const MASK: &str = "********";
+pub(super) const MASK: &str = "********";
 /// Excel's limit for one cell, in UTF-16 units; rust_xlsxwriter refuses longer text, and a
 /// CSV or a crafted workbook may hold longer.
 const MAX_TEXT: usize = 32_767;

@@ -164,7 +164,8 @@ async fn check(
                 });
                 valid.insert(row.row_no, row);
             }
-            validate::Checked::Invalid { row_no, outcome } => rows.push(NewImportRow {
+            validate::Checked::Invalid { row_no, outcome }
+            | validate::Checked::Kept { row_no, outcome } => rows.push(NewImportRow {
                 row_no: row_no.into(),
                 outcome: Some(StoredOutcome::from(&outcome)),
             }),
