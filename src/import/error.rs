@@ -68,6 +68,11 @@ pub enum FileError {
     )]
     NoHeader,
     #[error(
+        "The file has a header but no agents. Add one agent per row below the header (row 2 \
+         onwards), then upload it again."
+    )]
+    NoAgents,
+    #[error(
         "The file has more than {limit} data rows. Split it into files of at most {limit} rows \
          each and upload them one at a time."
     )]
@@ -238,6 +243,7 @@ mod tests {
             FileError::ForbiddenXml,
             FileError::NoWorksheet,
             FileError::NoHeader,
+            FileError::NoAgents,
             FileError::TooManyRows { limit: 5 },
             FileError::PastLastRow,
             FileError::TooManyColumns { limit: 5 },

@@ -28,6 +28,11 @@ pub async fn check_file(bytes: Vec<u8>, limits: Limits) -> Result<(Vec<u8>, usiz
     spawn_blocking_with_tracing(move || {
         let sheet = sheet::read(&bytes, &limits)?;
         Columns::find(&sheet.header)?;
+        // Queued, such a file would end at once with nothing done: say so while the
+        // administrator is still on the page. (A template downloaded and sent back untouched.)
+        if sheet.rows.is_empty() {
+            return Err(FileError::NoAgents);
+        }
         Ok((bytes, sheet.rows.len()))
     })
     .await
@@ -50,4 +55,37 @@ pub async fn submit(
         .await?;
     tracing::info!(job_id, data_rows, "import queued");
     Ok(Submitted { job_id, data_rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::template;
+
+    async fn checked(bytes: Vec<u8>) -> Result<usize, FileError> {
+        check_file(bytes, Limits::default())
+            .await
+            .map(|(_, rows)| rows)
+    }
+
+    #[tokio::test]
+    async fn a_header_without_agents_is_refused_at_upload() {
+        for bytes in [template::template_xlsx(), template::template_csv()] {
+            let refused = checked(bytes).await.unwrap_err();
+            assert_eq!(refused, FileError::NoAgents);
+            assert!(
+                refused
+                    .to_string()
+                    .starts_with("The file has a header but no agents")
+            );
+        }
+        let one = b"Name,Email,Password\r\nAnn,ann@example.com,password1\r\n".to_vec();
+        assert_eq!(checked(one).await, Ok(1));
+        // A missing column is the first thing to fix, and said first.
+        let no_password = b"Name,Email\r\n".to_vec();
+        assert!(matches!(
+            checked(no_password).await,
+            Err(FileError::MissingColumns { .. })
+        ));
+    }
 }
