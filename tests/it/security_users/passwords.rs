@@ -224,7 +224,7 @@ on_both_backends! {
         // Not in the logs, which did record the imports and their SQL.
         let log = logs.lock().unwrap().clone();
         let text = String::from_utf8_lossy(&log);
-        assert!(text.contains("import finished") && text.contains("INSERT INTO agents"), "the capture works");
+        assert!(text.contains("import ended") && text.contains("INSERT INTO agents"), "the capture works");
         assert_eq!(find_any(&log, &passwords), None, "a password in the logs");
 
         // Not in the result files: the cells read back, nor the raw XML inside.
