@@ -90,9 +90,14 @@ async fn import(storage: &Storage, config: &Config, group: i64) {
     let file = sheet(import_rows(), 0);
     let rate_before = hash_rate();
     let start = Instant::now();
-    pipeline::submit(storage, &config.limits, group, "bench", "bench.xlsx", file)
-        .await
-        .unwrap();
+    pipeline::submit(
+        storage,
+        &config.limits,
+        pipeline::Submission::plain(group, "bench", "bench.xlsx"),
+        file,
+    )
+    .await
+    .unwrap();
     let worker = Worker::new(storage.clone(), config.clone());
     let step = worker.step().await.unwrap();
     let wall = start.elapsed().as_secs_f64();
@@ -133,9 +138,14 @@ fn hash_rate() -> f64 {
 async fn errors_known(storage: &Storage, config: &Config, group: i64) {
     let file = sheet(LARGE_ROWS, 7);
     let start = Instant::now();
-    let submitted = pipeline::submit(storage, &config.limits, group, "bench", "large.xlsx", file)
-        .await
-        .unwrap();
+    let submitted = pipeline::submit(
+        storage,
+        &config.limits,
+        pipeline::Submission::plain(group, "bench", "large.xlsx"),
+        file,
+    )
+    .await
+    .unwrap();
     let accepted = start.elapsed().as_secs_f64();
     let worker = Worker::new(storage.clone(), config.clone());
     // Zero batches: the job validates every row, records every outcome it can know, and stops.

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     domain::PasswordPolicy,
     import::{Limits, RunSettings},
+    storage::ImportMode,
 };
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,13 @@ pub enum Command {
         /// Where to write the result spreadsheet (default: next to FILE, <name>.result.xlsx).
         #[arg(long)]
         result: Option<PathBuf>,
+        /// What an email that already belongs to an agent of the group gets: create (the row
+        /// fails), update (the agent is updated from the row) or skip.
+        #[arg(long, default_value = "create")]
+        mode: ImportMode,
+        /// Check the file only: every row validated as for real, nothing created or changed.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Look after imports already queued.
     #[command(subcommand)]
@@ -80,6 +88,15 @@ pub enum AdminCommand {
 pub enum ImportsCommand {
     /// Stop a queued or running import after its batch; rows not reached say so in its result.
     Cancel { id: i64 },
+    /// Take an ended import back: the agents it created are deleted, the ones it updated get
+    /// their earlier values, except agents changed since, which are kept and listed.
+    Undo { id: i64 },
+    /// List a group's imports, newest first.
+    List {
+        /// The group's path, e.g. "Support/Tier 1".
+        #[arg(long)]
+        group: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use crate::{
     config::{AdminCommand, Cli, Command, Config, GroupCommand, ImportsCommand},
     startup::{Application, shutdown_signal},
-    storage::Storage,
+    storage::{ImportOptions, Storage},
 };
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -50,18 +50,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             group,
             file,
             result,
+            mode,
+            dry_run,
         } => {
-            transfer::import(
-                &open(&config).await?,
-                &config,
-                &group,
-                &file,
-                result.as_deref(),
-            )
-            .await
+            let options = ImportOptions { mode, dry_run };
+            let request = transfer::ImportRequest {
+                group: &group,
+                file: &file,
+                result: result.as_deref(),
+                options,
+            };
+            transfer::import(&open(&config).await?, &config, request).await
         }
         Command::Imports(ImportsCommand::Cancel { id }) => {
             transfer::cancel(&open(&config).await?, id).await
+        }
+        Command::Imports(ImportsCommand::Undo { id }) => {
+            transfer::undo(&open(&config).await?, &config, id).await
+        }
+        Command::Imports(ImportsCommand::List { group }) => {
+            transfer::list(&open(&config).await?, &group).await
         }
         Command::Export { group, recursive } => {
             transfer::export(&open(&config).await?, &group, recursive).await

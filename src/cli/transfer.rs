@@ -14,10 +14,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::{
     config::Config,
     domain::{GroupPath, Id},
-    import::{FileError, pipeline},
+    import::{FileError, pipeline, summary_line},
     jobs::Worker,
     org::OrgTree,
-    storage::{CancelRequest, ImportJob, Storage},
+    storage::{CancelRequest, ImportJob, ImportOptions, JobState, Storage, UndoRequest},
 };
 
 /// Exit code for a file rejected as a whole (SPEC §4).
@@ -29,13 +29,25 @@ fn find_group(tree: &OrgTree, path: &str) -> anyhow::Result<Id> {
         .with_context(|| format!("there is no group {path:?}"))
 }
 
+/// `roster import`: what to import, where, and how.
+pub struct ImportRequest<'a> {
+    pub group: &'a str,
+    pub file: &'a Path,
+    pub result: Option<&'a Path>,
+    pub options: ImportOptions,
+}
+
 pub async fn import(
     storage: &Storage,
     config: &Config,
-    group: &str,
-    file: &Path,
-    result: Option<&Path>,
+    request: ImportRequest<'_>,
 ) -> anyhow::Result<ExitCode> {
+    let ImportRequest {
+        group,
+        file,
+        result,
+        options,
+    } = request;
     let group_id = find_group(&OrgTree::new(storage.all_groups().await?), group)?;
     let size = std::fs::metadata(file)
         .with_context(|| format!("reading {}", file.display()))?
@@ -50,16 +62,14 @@ pub async fn import(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload".into());
-    let submitted = match pipeline::submit(
-        storage,
-        &config.limits,
+    let submission = pipeline::Submission {
         group_id,
-        "command line",
-        &file_name,
-        bytes,
-    )
-    .await
-    {
+        submitted_by: "command line",
+        submitted_by_id: None,
+        file_name: &file_name,
+        options,
+    };
+    let submitted = match pipeline::submit(storage, &config.limits, submission, bytes).await {
         Ok(submitted) => submitted,
         Err(pipeline::SubmitError::File(error)) => return rejected(&error),
         Err(pipeline::SubmitError::Storage(error)) => return Err(error.into()),
@@ -88,12 +98,7 @@ pub async fn import(
         .await?
         .context("the import finished without a result file")?;
     std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
-    println!(
-        "Import of {file_name} finished: {} agents created, {} failed. Result: {}",
-        job.created_count,
-        job.failed_count,
-        out.display()
-    );
+    println!("{}. Result: {}", summary_line(&job), out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -131,7 +136,7 @@ async fn wait_for(storage: &Storage, job_id: Id, bar: &ProgressBar) -> anyhow::R
         let Some(job) = storage.import_job(job_id).await? else {
             bail!("the import job {job_id} disappeared (was its group deleted?)");
         };
-        if job.state.is_done() {
+        if job.state.is_done() && job.state != JobState::Undoing {
             return Ok(job);
         }
         bar.set_length(job.total_rows.unwrap_or(0) as u64);
@@ -155,6 +160,56 @@ pub async fn cancel(storage: &Storage, job_id: Id) -> anyhow::Result<ExitCode> {
         }
         CancelRequest::NotFound => bail!("there is no import {job_id}"),
     }
+}
+
+/// `roster imports undo ID`: queues the undo and runs it here (a server on the same database
+/// may take it first; then this waits for it). Exit 1 when it cannot be undone.
+pub async fn undo(storage: &Storage, config: &Config, job_id: Id) -> anyhow::Result<ExitCode> {
+    let refused = match storage.request_undo(job_id, "command line").await? {
+        UndoRequest::Requested => None,
+        UndoRequest::AlreadyUndone => Some("has already been undone"),
+        UndoRequest::StillRunning => Some("is still running; cancel it or let it end first"),
+        UndoRequest::NothingToUndo => Some("changed nothing, so there is nothing to undo"),
+        UndoRequest::NotFound => bail!("there is no import {job_id}"),
+    };
+    if let Some(why) = refused {
+        eprintln!("roster: import {job_id} {why}");
+        return Ok(ExitCode::FAILURE);
+    }
+    let bar = progress_bar(0);
+    Worker::new(storage.clone(), config.clone())
+        .run_one(job_id, &|_, _| {})
+        .await?;
+    let job = wait_for(storage, job_id, &bar).await?;
+    bar.finish_and_clear();
+    println!("{}", summary_line(&job));
+    for kept in storage.undo_kept_agents(job_id, 50).await? {
+        println!("  kept: {kept}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roster imports list --group PATH`: the group's imports, newest first, a line each.
+pub async fn list(storage: &Storage, group: &str) -> anyhow::Result<ExitCode> {
+    let group_id = find_group(&OrgTree::new(storage.all_groups().await?), group)?;
+    let jobs = storage.group_imports(group_id, 100).await?;
+    if jobs.is_empty() {
+        println!("No imports into {group} yet.");
+    }
+    for job in jobs {
+        let at = chrono::DateTime::from_timestamp(job.created_at, 0)
+            .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        println!(
+            "{:>6}  {:<9}  {:<6}  {at}  by {}  {}",
+            job.id,
+            job.state.as_str(),
+            job.options.mode.as_str(),
+            job.submitted_by,
+            summary_line(&job)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The group's agents as CSV (name, email, group path, status, created), never passwords.

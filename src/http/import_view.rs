@@ -3,6 +3,7 @@
 //! server after a restart, writing the result — and how it ended.
 
 use super::{AppState, error::AppError, forms::datetime};
+use crate::import::{plural, summary_line};
 use crate::{
     domain::Id,
     storage::{ImportJob, JobPhase, JobState},
@@ -35,10 +36,6 @@ pub struct ImportView {
     pub has_result: bool,
 }
 
-fn plural(count: i64, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
-}
-
 /// When the view is made: the clock's now, and the lease length, to tell a job whose server
 /// stopped renewing its lease from one at work.
 #[derive(Debug, Clone, Copy)]
@@ -67,30 +64,7 @@ impl ImportView {
         };
         let ended_early =
             (state == JobState::Failed && job.has_result) || state == JobState::Cancelled;
-        let summary = if state == JobState::Cancelled {
-            format!(
-                "Import of {} cancelled: {} created, {} failed, {} not imported",
-                job.file_name,
-                plural(job.created_count, "agent", "agents"),
-                job.failed_count,
-                job.not_imported_count
-            )
-        } else if ended_early {
-            format!(
-                "Import of {} ended early: {} created, {} failed, {} not imported",
-                job.file_name,
-                plural(job.created_count, "agent", "agents"),
-                job.failed_count,
-                job.not_imported_count
-            )
-        } else {
-            format!(
-                "Import of {} finished: {} created, {} failed",
-                job.file_name,
-                plural(job.created_count, "agent", "agents"),
-                job.failed_count
-            )
-        };
+        let summary = summary_line(job);
         ImportView {
             id: job.id,
             group_id: job.group_id,
@@ -199,6 +173,7 @@ mod tests {
             has_result: false,
             has_upload: true,
             cancel_requested: false,
+            ..crate::import::sample_job()
         }
     }
 

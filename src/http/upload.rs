@@ -15,7 +15,7 @@ use super::{
 use crate::{
     domain::Id,
     import::{FileError, pipeline},
-    storage::SessionKind,
+    storage::{ImportOptions, SessionKind, UnknownMode},
 };
 
 /// Receives `multipart`'s file for `group_id` and queues its import; answers the job's id. The
@@ -34,33 +34,39 @@ pub(crate) async fn submit_upload(
     let limits = &state.config.limits;
     // A browser session must prove the form is ours; a bearer token already does.
     let csrf_for = (user.session.kind == SessionKind::Admin).then_some(&user.session);
-    let file = read_file_field(multipart, limits.max_upload_bytes, csrf_for).await?;
-    let submitted = pipeline::submit(
-        &state.storage,
-        limits,
+    let form = read_upload_form(multipart, limits.max_upload_bytes, csrf_for).await?;
+    let submission = pipeline::Submission {
         group_id,
-        &user.admin.name,
-        &file.file_name,
-        file.bytes,
-    )
-    .await?;
+        submitted_by: &user.admin.name,
+        submitted_by_id: Some(user.admin.id),
+        file_name: &form.file_name,
+        options: form.options,
+    };
+    let submitted = pipeline::submit(&state.storage, limits, submission, form.bytes).await?;
+    state.worker.wake();
     Ok(submitted.job_id)
 }
 
-struct UploadedFile {
-    pub(crate) file_name: String,
-    pub(crate) bytes: Vec<u8>,
+struct UploadForm {
+    file_name: String,
+    bytes: Vec<u8>,
+    options: ImportOptions,
 }
 
-/// Reads the `file` field. With `csrf_for` set (a browser form), a valid `csrf` field must come
-/// first. Anything over `max_bytes` is refused as soon as it is seen, not after it is stored.
-async fn read_file_field(
+/// Reads the `file` field and the options beside it (`mode`, `dry_run`, in any order: a
+/// browser sends its "Check file" button after the file). With `csrf_for` set (a browser form),
+/// a valid `csrf` field must come first. Anything over `max_bytes` is refused as soon as it is
+/// seen, not after it is stored.
+async fn read_upload_form(
     mut multipart: Multipart,
     max_bytes: u64,
     csrf_for: Option<&Session>,
-) -> Result<UploadedFile, AppError> {
+) -> Result<UploadForm, AppError> {
     let mut csrf_checked = csrf_for.is_none();
+    let mut file = None;
+    let mut options = ImportOptions::default();
     let too_large = || AppError::File(FileError::TooLarge { limit: max_bytes });
+    let unreadable = || AppError::BadRequest("The form could not be read.".into());
     while let Some(mut field) = multipart
         .next_field()
         .await
@@ -68,10 +74,7 @@ async fn read_file_field(
     {
         match field.name() {
             Some(CSRF_FIELD) => {
-                let provided = field
-                    .text()
-                    .await
-                    .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+                let provided = field.text().await.map_err(|_| unreadable())?;
                 if let Some(session) = csrf_for {
                     verify_csrf(session, &provided)?;
                     csrf_checked = true;
@@ -95,14 +98,50 @@ async fn read_file_field(
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                return Ok(UploadedFile { file_name, bytes });
+                file = Some((file_name, bytes));
+            }
+            Some("mode") => {
+                let typed = field.text().await.map_err(|_| unreadable())?;
+                options.mode = typed
+                    .parse()
+                    .map_err(|error: UnknownMode| AppError::BadRequest(capitalized(&error)))?;
+            }
+            Some("dry_run") => {
+                let typed = field.text().await.map_err(|_| unreadable())?;
+                options.dry_run = parse_flag(&typed)
+                    .ok_or_else(|| AppError::BadRequest("dry_run must be true or false.".into()))?;
             }
             _ => {}
         }
     }
-    Err(AppError::BadRequest(
-        "Choose a file to upload (.xlsx or .csv).".into(),
-    ))
+    match file {
+        Some((file_name, bytes)) => Ok(UploadForm {
+            file_name,
+            bytes,
+            options,
+        }),
+        None => Err(AppError::BadRequest(
+            "Choose a file to upload (.xlsx or .csv).".into(),
+        )),
+    }
+}
+
+/// A form's yes or no: a checkbox sends `on`, a script `true` or `1`.
+fn parse_flag(typed: &str) -> Option<bool> {
+    match typed.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Some(true),
+        "false" | "0" | "off" | "no" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn capitalized(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => text,
+    }
 }
 
 fn multipart_error(text: &str, max_bytes: u64) -> AppError {

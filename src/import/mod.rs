@@ -12,6 +12,7 @@ mod columns;
 mod csv_reader;
 pub mod detect;
 mod error;
+mod job_summary;
 pub(crate) mod limits;
 mod outcome;
 mod outcome_sheet;
@@ -34,6 +35,10 @@ mod test_support;
 pub use cell::{Cell, Row, Sheet};
 pub use columns::Columns;
 pub use error::FileError;
+pub(crate) use job_summary::plural;
+#[cfg(test)]
+pub(crate) use job_summary::sample_job;
+pub use job_summary::summary_line;
 pub use limits::Limits;
 pub use outcome::{EMAIL_TAKEN, RowOutcome};
 pub use pipeline::{JobOutcome, RunControl, RunLimit, RunSettings, Stop, Submitted};

@@ -1,26 +1,43 @@
-//! Whether this process's import worker is running, for `/readyz`: a server that answers pages
-//! but runs no imports must not look healthy.
+//! Whether this process's import worker is running, for `/readyz` (a server that answers pages
+//! but runs no imports must not look healthy), and the bell an upload rings to wake it.
 
 use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
 };
 
+use tokio::sync::Notify;
+
 #[derive(Debug, Clone)]
 pub struct WorkerStatus {
     /// None: this process runs no worker on purpose (a test drives jobs itself).
     running: Option<Arc<AtomicBool>>,
+    wake: Arc<Notify>,
 }
 
 impl WorkerStatus {
     pub fn expected() -> WorkerStatus {
         WorkerStatus {
             running: Some(Arc::new(AtomicBool::new(false))),
+            wake: Arc::default(),
         }
     }
 
     pub fn not_expected() -> WorkerStatus {
-        WorkerStatus { running: None }
+        WorkerStatus {
+            running: None,
+            wake: Arc::default(),
+        }
+    }
+
+    /// A job was queued here: an idle worker starts it now rather than at its next poll (a
+    /// check of 100,000 rows is due within two seconds of its upload).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(super) async fn woken(&self) {
+        self.wake.notified().await;
     }
 
     /// True unless a worker should run and does not.

@@ -149,6 +149,7 @@ impl Worker {
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = status.woken() => {}
                 _ = housekeeping.tick() => self.housekeeping().await,
                 _ = shutdown.changed() => {}
             }

@@ -137,7 +137,7 @@ impl Storage {
     pub async fn update_agent(&self, id: Id, update: AgentUpdate<'_>) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE agents SET group_id = $1, name = $2, nickname = $3, email = $4, email_key = $5, \
-                               description = $6, enabled = $7, updated_at = $8 WHERE id = $9",
+                               description = $6, enabled = $7, updated_at = $8, revision = revision + 1 WHERE id = $9",
         )
         .bind(update.group_id)
         .bind(update.name.as_str())
@@ -161,7 +161,7 @@ impl Storage {
     }
 
     pub(crate) async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2, revision = revision + 1 WHERE id = $3")
             .bind(password_hash)
             .bind(self.now())
             .bind(id)

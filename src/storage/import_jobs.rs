@@ -7,35 +7,69 @@
 
 use super::{
     Result, Storage,
-    job_types::{CancelRequest, ClaimedJob, ImportJob, JobEnd, JobPhase, JobRow, JobState},
+    job_types::{
+        CancelRequest, ClaimedJob, ClaimedRow, ImportJob, ImportOptions, JobEnd, JobPhase, JobRow,
+        JobState,
+    },
 };
 use crate::domain::Id;
 
+/// An upload to queue.
+pub struct NewImport<'a> {
+    pub group_id: Id,
+    pub submitted_by: &'a str,
+    pub submitted_by_id: Option<Id>,
+    pub file_name: &'a str,
+    pub upload: &'a [u8],
+    pub options: ImportOptions,
+}
+
+impl<'a> NewImport<'a> {
+    /// A create-mode import with no administrator behind it (the command line, tests).
+    pub fn plain(
+        group_id: Id,
+        submitted_by: &'a str,
+        file_name: &'a str,
+        upload: &'a [u8],
+    ) -> Self {
+        NewImport {
+            group_id,
+            submitted_by,
+            submitted_by_id: None,
+            file_name,
+            upload,
+            options: ImportOptions::default(),
+        }
+    }
+}
+
 const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, phase, total_rows, done_rows, \
      created_count, failed_count, not_imported_count, error, created_at, finished_at, \
-     result_expires_at, lease_until, cancel_requested, \
+     result_expires_at, lease_until, cancel_requested, mode, dry_run, updated_count, \
+     skipped_count, kept_count, undone_count, undo_kept_count, undo_requested_by, undone_at, \
      CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result, \
      CASE WHEN upload IS NULL THEN 0 ELSE 1 END AS has_upload";
 
-/// The lease test every holder's write repeats.
-const HELD: &str = "owner = $2 AND state = 'running'";
+/// The lease test every holder's write repeats: an import runs, an undo undoes.
+const HELD: &str = "owner = $2 AND state IN ('running', 'undoing')";
+
+/// What a claim returns of a job.
+const CLAIMED_COLUMNS: &str = "id, group_id, file_name, upload, total_rows, stalled_attempts, state, mode, dry_run, submitted_by_id";
 
 impl Storage {
-    pub async fn enqueue_import(
-        &self,
-        group_id: Id,
-        submitted_by: &str,
-        file_name: &str,
-        upload: &[u8],
-    ) -> Result<Id> {
+    pub async fn enqueue_import(&self, job: NewImport<'_>) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
-            "INSERT INTO import_jobs (group_id, submitted_by, file_name, upload, state, created_at) \
-             VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING id",
+            "INSERT INTO import_jobs (group_id, submitted_by, submitted_by_id, file_name, upload, \
+                                      mode, dry_run, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) RETURNING id",
         )
-        .bind(group_id)
-        .bind(submitted_by)
-        .bind(file_name)
-        .bind(upload.to_vec())
+        .bind(job.group_id)
+        .bind(job.submitted_by)
+        .bind(job.submitted_by_id)
+        .bind(job.file_name)
+        .bind(job.upload.to_vec())
+        .bind(job.options.mode.as_str())
+        .bind(i64::from(job.options.dry_run))
         .bind(self.now())
         .fetch_one(&self.pool)
         .await?;
@@ -53,35 +87,40 @@ impl Storage {
         only: Option<Id>,
     ) -> Result<Option<ClaimedJob>> {
         let at = self.now();
-        Ok(sqlx::query_as(
-            "UPDATE import_jobs SET state = 'running', owner = $1, lease_until = $2, \
+        let sql = format!(
+            "UPDATE import_jobs SET state = CASE WHEN state = 'undoing' THEN 'undoing' ELSE 'running' END, \
+                    owner = $1, lease_until = $2, \
                     attempts = attempts + 1, stalled_attempts = stalled_attempts + 1, \
-                    phase = COALESCE(phase, 'reading'), started_at = COALESCE(started_at, $3) \
+                    phase = CASE WHEN state = 'undoing' THEN NULL ELSE COALESCE(phase, 'reading') END, \
+                    started_at = COALESCE(started_at, $3) \
              WHERE id = (SELECT id FROM import_jobs \
-                         WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $3) \
+                         WHERE state IN ('queued', 'running', 'undoing') AND (lease_until IS NULL OR lease_until < $3) \
                            AND (id = $4 OR $4 IS NULL) \
                          ORDER BY id LIMIT 1) \
-               AND state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < $3) \
-             RETURNING id, group_id, file_name, upload, total_rows, stalled_attempts",
-        )
-        .bind(owner)
-        .bind(at + lease_seconds)
-        .bind(at)
-        .bind(only)
-        .fetch_optional(&self.pool)
-        .await?)
+               AND state IN ('queued', 'running', 'undoing') AND (lease_until IS NULL OR lease_until < $3) \
+             RETURNING {CLAIMED_COLUMNS}"
+        );
+        sqlx::query_as::<_, ClaimedRow>(&sql)
+            .bind(owner)
+            .bind(at + lease_seconds)
+            .bind(at)
+            .bind(only)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(ClaimedJob::try_from)
+            .transpose()
     }
 
     /// A job this process holds, as its claim returned it.
     pub async fn held_job(&self, job_id: Id, owner: &str) -> Result<Option<ClaimedJob>> {
-        let sql = format!(
-            "SELECT id, group_id, file_name, upload, total_rows, stalled_attempts              FROM import_jobs WHERE id = $1 AND {HELD}"
-        );
-        Ok(sqlx::query_as(&sql)
+        let sql = format!("SELECT {CLAIMED_COLUMNS} FROM import_jobs WHERE id = $1 AND {HELD}");
+        sqlx::query_as::<_, ClaimedRow>(&sql)
             .bind(job_id)
             .bind(owner)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?
+            .map(ClaimedJob::try_from)
+            .transpose()
     }
 
     /// The heartbeat: extends the lease; false when another process has taken the job over.

@@ -11,6 +11,10 @@ pub enum JobState {
     Finished,
     Failed,
     Cancelled,
+    /// Ended, and being taken back: a durable job of its own, leased like an import.
+    Undoing,
+    /// Taken back: the agents it created are gone, the ones it updated have their old values.
+    Undone,
 }
 
 impl JobState {
@@ -21,6 +25,8 @@ impl JobState {
             "finished" => JobState::Finished,
             "failed" => JobState::Failed,
             "cancelled" => JobState::Cancelled,
+            "undoing" => JobState::Undoing,
+            "undone" => JobState::Undone,
             other => return Err(StorageError::unknown("import_jobs.state", other)),
         })
     }
@@ -32,15 +38,81 @@ impl JobState {
             JobState::Finished => "finished",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
+            JobState::Undoing => "undoing",
+            JobState::Undone => "undone",
         }
     }
 
+    /// The import itself has ended (an undo may follow).
     pub fn is_done(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+
+    /// An import that ended this way may be undone.
+    pub fn can_undo(self) -> bool {
         matches!(
             self,
             JobState::Finished | JobState::Failed | JobState::Cancelled
         )
     }
+}
+
+/// What an import does with a row whose email already belongs to an agent of the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    /// The row fails: as in the seed, an import only creates.
+    #[default]
+    Create,
+    /// The agent is updated from the row (the password only when its cell is not empty).
+    Update,
+    /// The row is skipped, not failed.
+    Skip,
+}
+
+/// The mode a form, the API or the command line named, when it is not one of the three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the mode must be create, update or skip, not \"{0}\"")]
+pub struct UnknownMode(pub String);
+
+impl ImportMode {
+    pub const ALL: [ImportMode; 3] = [ImportMode::Create, ImportMode::Update, ImportMode::Skip];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportMode::Create => "create",
+            ImportMode::Update => "update",
+            ImportMode::Skip => "skip",
+        }
+    }
+
+    /// What the import page and the result's Summary call it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ImportMode::Create => "Create new agents; an email that already exists fails its row",
+            ImportMode::Update => "Create new agents and update existing agents of the group",
+            ImportMode::Skip => "Create new agents and skip emails that already exist",
+        }
+    }
+}
+
+impl std::str::FromStr for ImportMode {
+    type Err = UnknownMode;
+
+    fn from_str(text: &str) -> std::result::Result<ImportMode, UnknownMode> {
+        let text = text.trim();
+        ImportMode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| UnknownMode(text.chars().take(40).collect()))
+    }
+}
+
+/// How an upload is to be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportOptions {
+    pub mode: ImportMode,
+    /// Check only: every row validated as for real, nothing hashed, created or changed.
+    pub dry_run: bool,
 }
 
 /// What a running job is doing, for the banner.
@@ -120,6 +192,16 @@ pub struct ImportJob {
     /// Whether the uploaded file (with its plaintext passwords) is still stored.
     pub has_upload: bool,
     pub cancel_requested: bool,
+    pub options: ImportOptions,
+    pub updated_count: i64,
+    pub skipped_count: i64,
+    /// Rows of a result file uploaded again that were done already and left as they were.
+    pub kept_count: i64,
+    /// Undo: agents taken back, and agents kept because they changed after the import.
+    pub undone_count: i64,
+    pub undo_kept_count: i64,
+    pub undo_requested_by: Option<String>,
+    pub undone_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -143,6 +225,20 @@ pub(super) struct JobRow {
     has_result: i64,
     has_upload: i64,
     cancel_requested: i64,
+    mode: String,
+    dry_run: i64,
+    updated_count: i64,
+    skipped_count: i64,
+    kept_count: i64,
+    undone_count: i64,
+    undo_kept_count: i64,
+    undo_requested_by: Option<String>,
+    undone_at: Option<i64>,
+}
+
+fn parse_mode(text: &str) -> Result<ImportMode> {
+    text.parse()
+        .map_err(|_| StorageError::unknown("import_jobs.mode", text))
 }
 
 impl TryFrom<JobRow> for ImportJob {
@@ -169,12 +265,23 @@ impl TryFrom<JobRow> for ImportJob {
             has_result: row.has_result != 0,
             has_upload: row.has_upload != 0,
             cancel_requested: row.cancel_requested != 0,
+            options: ImportOptions {
+                mode: parse_mode(&row.mode)?,
+                dry_run: row.dry_run != 0,
+            },
+            updated_count: row.updated_count,
+            skipped_count: row.skipped_count,
+            kept_count: row.kept_count,
+            undone_count: row.undone_count,
+            undo_kept_count: row.undo_kept_count,
+            undo_requested_by: row.undo_requested_by,
+            undone_at: row.undone_at,
         })
     }
 }
 
 /// A job this process now holds the lease of, with the uploaded file to work from.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClaimedJob {
     pub id: Id,
     pub group_id: Id,
@@ -183,4 +290,45 @@ pub struct ClaimedJob {
     pub total_rows: Option<i64>,
     /// Attempts in a row, this one included, that wrote no new row outcome.
     pub stalled_attempts: i64,
+    /// Running: an import; undoing: taking one back.
+    pub state: JobState,
+    pub options: ImportOptions,
+    /// The administrator who sent the file, whose rights decide which groups a row's
+    /// message may name (None for jobs from before the lifecycle, and the command line).
+    pub submitted_by_id: Option<Id>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ClaimedRow {
+    id: Id,
+    group_id: Id,
+    file_name: String,
+    upload: Option<Vec<u8>>,
+    total_rows: Option<i64>,
+    stalled_attempts: i64,
+    state: String,
+    mode: String,
+    dry_run: i64,
+    submitted_by_id: Option<Id>,
+}
+
+impl TryFrom<ClaimedRow> for ClaimedJob {
+    type Error = StorageError;
+
+    fn try_from(row: ClaimedRow) -> Result<ClaimedJob> {
+        Ok(ClaimedJob {
+            id: row.id,
+            group_id: row.group_id,
+            file_name: row.file_name,
+            upload: row.upload,
+            total_rows: row.total_rows,
+            stalled_attempts: row.stalled_attempts,
+            state: JobState::parse(&row.state)?,
+            options: ImportOptions {
+                mode: parse_mode(&row.mode)?,
+                dry_run: row.dry_run != 0,
+            },
+            submitted_by_id: row.submitted_by_id,
+        })
+    }
 }

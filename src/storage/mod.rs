@@ -7,6 +7,7 @@ mod agents;
 mod groups;
 mod import_jobs;
 mod import_rows;
+mod import_undo;
 mod job_types;
 mod sessions;
 mod setup;
@@ -23,8 +24,13 @@ use crate::domain::Clock;
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
+pub use import_jobs::NewImport;
 pub use import_rows::{BatchWritten, NewImportRow, OutcomeKind, PendingAgent, StoredOutcome};
-pub use job_types::{CancelRequest, ClaimedJob, ImportJob, JobEnd, JobPhase, JobState};
+pub use import_undo::{KeptAgent, UndoRequest};
+pub use job_types::{
+    CancelRequest, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase, JobState,
+    UnknownMode,
+};
 pub use sessions::{SessionKind, SessionRecord};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

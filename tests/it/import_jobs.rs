@@ -54,17 +54,11 @@ async fn setup(backend: Backend) -> Option<Setup> {
 
 impl Setup {
     async fn submit(&self, bytes: Vec<u8>) -> i64 {
-        pipeline::submit(
-            &self.storage,
-            &self.config.limits,
-            self.group,
-            "test",
-            "resume.xlsx",
-            bytes,
-        )
-        .await
-        .unwrap()
-        .job_id
+        let submission = pipeline::Submission::plain(self.group, "test", "resume.xlsx");
+        pipeline::submit(&self.storage, &self.config.limits, submission, bytes)
+            .await
+            .unwrap()
+            .job_id
     }
 
     fn worker(&self) -> Worker {

@@ -5,8 +5,8 @@ use crate::common::{Backend, fresh_database};
 use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{
-        AgentUpdate, BatchWritten, JobEnd, JobPhase, JobState, NewAdmin, NewAgent, NewImportRow,
-        OutcomeKind, PendingAgent, SessionKind, Storage, StorageError, StoredOutcome,
+        AgentUpdate, BatchWritten, JobEnd, JobPhase, JobState, NewAdmin, NewAgent, NewImport,
+        NewImportRow, OutcomeKind, PendingAgent, SessionKind, Storage, StorageError, StoredOutcome,
     },
 };
 
@@ -89,7 +89,7 @@ on_both_backends! {
 
         // Import jobs: one claim at a time; the lease decides; a batch applies exactly once.
         let error = |message: &str| StoredOutcome { kind: OutcomeKind::Error, message: message.into() };
-        let job = storage.enqueue_import(tier1, "Maria", "agents.xlsx", b"file").await.unwrap();
+        let job = storage.enqueue_import(NewImport::plain(tier1, "Maria", "agents.xlsx", b"file")).await.unwrap();
         let claimed = storage.claim_job("worker-a", 60, None).await.unwrap().expect("a queued job is claimed");
         assert_eq!((claimed.id, claimed.stalled_attempts, claimed.upload.as_deref()), (job, 1, Some(&b"file"[..])));
         assert!(storage.claim_job("worker-b", 60, None).await.unwrap().is_none(), "held by worker-a");

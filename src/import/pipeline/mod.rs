@@ -15,7 +15,7 @@ use crate::domain::PasswordPolicy;
 
 pub use end::give_up_held as give_up;
 pub use run::{MAX_STALLED_ATTEMPTS, run_job};
-pub use submit::{SubmitError, Submitted, check_file, submit};
+pub use submit::{Submission, SubmitError, Submitted, check_file, submit};
 
 /// The settings a job needs, and no more.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use crate::{
     domain::Id,
     import::{Columns, FileError, Limits, sheet},
-    storage::{Storage, StorageError},
+    storage::{ImportOptions, NewImport, Storage, StorageError},
     telemetry::spawn_blocking_with_tracing,
 };
 
@@ -38,22 +38,54 @@ pub async fn check_file(bytes: Vec<u8>, limits: Limits) -> Result<(Vec<u8>, usiz
     .await
 }
 
+/// Who sends a file, to which group, and how it is to be imported.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub group_id: Id,
+    pub submitted_by: &'a str,
+    /// The administrator's id: their rights decide which other groups a row's message names.
+    /// None from the command line, which has every right.
+    pub submitted_by_id: Option<Id>,
+    pub file_name: &'a str,
+    pub options: ImportOptions,
+}
+
+impl<'a> Submission<'a> {
+    /// A create-mode import with no administrator behind it (the command line, tests).
+    pub fn plain(group_id: Id, submitted_by: &'a str, file_name: &'a str) -> Submission<'a> {
+        Submission {
+            group_id,
+            submitted_by,
+            submitted_by_id: None,
+            file_name,
+            options: ImportOptions::default(),
+        }
+    }
+}
+
 /// Checks the file and queues its job. The stored file holds plaintext passwords until the job
 /// ends.
-#[tracing::instrument(skip_all, fields(group_id = group_id, file_name = file_name))]
+#[tracing::instrument(skip_all, fields(group_id = submission.group_id, file_name = submission.file_name))]
 pub async fn submit(
     storage: &Storage,
     limits: &Limits,
-    group_id: Id,
-    submitted_by: &str,
-    file_name: &str,
+    submission: Submission<'_>,
     bytes: Vec<u8>,
 ) -> Result<Submitted, SubmitError> {
     let (bytes, data_rows) = check_file(bytes, limits.clone()).await?;
     let job_id = storage
-        .enqueue_import(group_id, submitted_by, file_name, &bytes)
+        .enqueue_import(NewImport {
+            group_id: submission.group_id,
+            submitted_by: submission.submitted_by,
+            submitted_by_id: submission.submitted_by_id,
+            file_name: submission.file_name,
+            upload: &bytes,
+            options: submission.options,
+        })
         .await?;
-    tracing::info!(job_id, data_rows, "import queued");
+    let mode = submission.options.mode.as_str();
+    let dry_run = submission.options.dry_run;
+    tracing::info!(job_id, data_rows, mode, dry_run, "import queued");
     Ok(Submitted { job_id, data_rows })
 }
 

@@ -205,7 +205,12 @@ async fn a_hostile_file_name_gives_a_safe_download() {
     // hold quotes and line breaks.
     let raw_job = app
         .storage
-        .enqueue_import(group, "Maria Master", evil, &csv)
+        .enqueue_import(roster::storage::NewImport::plain(
+            group,
+            "Maria Master",
+            evil,
+            &csv,
+        ))
         .await
         .unwrap();
     for job in [web_job, raw_job] {
