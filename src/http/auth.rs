@@ -14,7 +14,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    org::{Access, OrgTree},
+    org::Access,
     storage::{AdminRecord, AgentRecord, SessionKind},
 };
 
@@ -27,12 +27,7 @@ pub(crate) struct AdminUser {
 impl AdminUser {
     /// What this administrator may see, computed from the current tree.
     pub(crate) async fn access(&self, state: &AppState) -> Result<Access, AppError> {
-        let tree = OrgTree::new(state.storage.all_groups().await?);
-        Ok(if self.admin.is_master() {
-            Access::everything(tree)
-        } else {
-            Access::limited_to(tree, &state.storage.admin_group_ids(self.admin.id).await?)
-        })
+        Ok(Access::of(&state.storage, &self.admin).await?)
     }
 
     /// Masters only; anyone else gets the same 404 as for something that does not exist.

@@ -17,6 +17,7 @@ pub(crate) mod limits;
 mod outcome;
 mod outcome_sheet;
 pub mod pipeline;
+mod plan;
 mod report;
 mod rows;
 pub mod sheet;

@@ -26,8 +26,7 @@ pub enum RowOutcome {
 }
 
 /// The Result cell of a row whose email an agent already has.
-pub const EMAIL_TAKEN: &str =
-    "an agent with this email already exists; remove the row or use another email";
+pub const EMAIL_TAKEN: &str = "an agent with this email already exists; remove the row, use another email, or import with the mode Update or Skip";
 
 impl RowOutcome {
     pub fn email_taken() -> RowOutcome {

@@ -3,7 +3,10 @@
 use std::collections::HashSet;
 
 use super::OrgTree;
-use crate::domain::Id;
+use crate::{
+    domain::Id,
+    storage::{AdminRecord, Storage, StorageError},
+};
 
 /// What one administrator may see: everything (a master) or their groups and all below them.
 pub(crate) struct Access {
@@ -12,6 +15,36 @@ pub(crate) struct Access {
 }
 
 impl Access {
+    /// What this administrator sees of the tree as it is now.
+    pub(crate) async fn of(storage: &Storage, admin: &AdminRecord) -> Result<Access, StorageError> {
+        let tree = OrgTree::new(storage.all_groups().await?);
+        Ok(if admin.is_master() {
+            Access::everything(tree)
+        } else {
+            Access::limited_to(tree, &storage.admin_group_ids(admin.id).await?)
+        })
+    }
+
+    /// What the sender of a job sees: everything from the command line (None), nothing for an
+    /// administrator deleted since.
+    pub(crate) async fn of_sender(
+        storage: &Storage,
+        admin_id: Option<Id>,
+    ) -> Result<Access, StorageError> {
+        let Some(admin_id) = admin_id else {
+            return Ok(Access::everything(OrgTree::new(
+                storage.all_groups().await?,
+            )));
+        };
+        match storage.admin_by_id(admin_id).await? {
+            Some(admin) => Access::of(storage, &admin).await,
+            None => Ok(Access::limited_to(
+                OrgTree::new(storage.all_groups().await?),
+                &[],
+            )),
+        }
+    }
+
     pub(crate) fn everything(tree: OrgTree) -> Access {
         Access {
             tree,

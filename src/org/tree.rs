@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::{
-    domain::{GroupPath, Id},
+    domain::{GroupName, GroupPath, Id},
     storage::GroupRecord,
 };
 
@@ -79,12 +79,17 @@ impl OrgTree {
     pub(crate) fn find(&self, path: &GroupPath) -> Option<Id> {
         let mut parent = None;
         for name in path.segments() {
-            let key = name.key();
-            parent = Some(*self.children(parent).iter().find(|id| {
-                self.get(**id)
-                    .is_some_and(|group| group.name.to_lowercase() == key)
-            })?);
+            parent = Some(self.child_named(parent, name)?);
         }
         parent
+    }
+
+    /// The child of `parent` with this name, compared without case.
+    pub(crate) fn child_named(&self, parent: Option<Id>, name: &GroupName) -> Option<Id> {
+        let key = name.key();
+        self.children(parent).iter().copied().find(|id| {
+            self.get(*id)
+                .is_some_and(|group| group.name.to_lowercase() == key)
+        })
     }
 }

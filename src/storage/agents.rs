@@ -39,6 +39,14 @@ pub struct AgentUpdate<'a> {
     pub enabled: bool,
 }
 
+/// An agent found by email: where it is, for an import deciding what its row does.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExistingAgent {
+    pub id: Id,
+    pub group_id: Id,
+    pub email_key: String,
+}
+
 /// One line of `roster export`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExportRow {
@@ -180,6 +188,24 @@ impl Storage {
             return Err(StorageError::NotFound);
         }
         Ok(())
+    }
+
+    /// The agents that already have these email keys, with their groups.
+    pub async fn agents_by_email_keys(&self, keys: &[&str]) -> Result<Vec<ExistingAgent>> {
+        let mut found = Vec::new();
+        // SQLite allows at most 32,766 bound values per statement; stay well below.
+        for chunk in keys.chunks(1000) {
+            let sql = format!(
+                "SELECT id, group_id, email_key FROM agents WHERE email_key IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, ExistingAgent>(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
     }
 
     /// Which of these email keys already belong to an agent.

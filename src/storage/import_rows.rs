@@ -5,7 +5,7 @@
 //! lease. A process that lost its lease writes nothing; the next owner starts from the rows
 //! whose outcome is still NULL.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::{Result, Storage, StorageError, placeholders};
 use crate::domain::{Email, Id};
@@ -75,25 +75,66 @@ pub struct StoredOutcome {
     pub message: String,
 }
 
-/// A data row as the validation step leaves it: no outcome means "create this agent".
+/// A data row as the validation step leaves it: no outcome means "write this agent" — create
+/// one in `group_id`, or update `agent_id` when it is set.
 pub struct NewImportRow {
     pub row_no: i64,
     pub outcome: Option<StoredOutcome>,
+    pub group_id: Option<Id>,
+    pub agent_id: Option<Id>,
 }
 
-/// A validated row whose password is already hashed, ready to insert.
+impl NewImportRow {
+    /// A row decided at validation (an error, a skip, a check's verdict).
+    pub fn decided(row_no: i64, outcome: StoredOutcome) -> NewImportRow {
+        NewImportRow {
+            row_no,
+            outcome: Some(outcome),
+            group_id: None,
+            agent_id: None,
+        }
+    }
+}
+
+/// A row still waiting for its agent to be written, as validation planned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRow {
+    pub row_no: i64,
+    pub group_id: Option<Id>,
+    /// Set when the row updates this agent; None creates one.
+    pub agent_id: Option<Id>,
+}
+
+/// A validated row with its password already hashed, ready to write.
 pub struct PendingAgent {
     pub row_no: i64,
+    pub group_id: Id,
     pub name: String,
     pub email: Email,
-    pub password_hash: String,
+    /// None keeps the agent's password (an update whose Password cell was blank).
+    pub password_hash: Option<String>,
+    /// None: the file has no such column, so an update leaves the agent's own.
+    pub nickname: Option<String>,
+    pub description: Option<String>,
+    /// Some: update this agent instead of creating one.
+    pub update: Option<Id>,
 }
 
 /// What [`Storage::apply_batch`] wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BatchWritten {
     pub created: usize,
-    pub taken: usize,
+    pub updated: usize,
+    /// Rows that failed at write time: an email taken meanwhile, an agent deleted meanwhile.
+    pub refused: usize,
+}
+
+/// The Result cells of rows refused at write time, by what happened meanwhile.
+pub struct WriteRefusals {
+    /// The email was taken by another agent after the check.
+    pub taken: StoredOutcome,
+    /// The agent to update was deleted after the check.
+    pub vanished: StoredOutcome,
 }
 
 type OutcomeRow = (i64, Option<String>, Option<String>);
@@ -154,11 +195,11 @@ impl Storage {
         // faster.
         for chunk in rows.chunks(500) {
             let values = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
+                .map(|i| format!("($1, {})", placeholders(2 + 5 * i, 5)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "INSERT INTO import_rows (job_id, row_no, outcome, message) VALUES {values}"
+                "INSERT INTO import_rows (job_id, row_no, outcome, message, group_id, agent_id) VALUES {values}"
             );
             let mut query = sqlx::query(&sql).bind(job_id);
             for row in chunk {
@@ -166,7 +207,9 @@ impl Storage {
                 query = query
                     .bind(row.row_no)
                     .bind(outcome.map(|o| o.kind.as_str()))
-                    .bind(outcome.map(|o| o.message.as_str()));
+                    .bind(outcome.map(|o| o.message.as_str()))
+                    .bind(row.group_id)
+                    .bind(row.agent_id);
             }
             query.execute(&mut *tx).await?;
         }
@@ -174,28 +217,37 @@ impl Storage {
         Ok(true)
     }
 
-    /// Row numbers still waiting for their agent.
-    pub async fn pending_rows(&self, job_id: Id) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT row_no FROM import_rows WHERE job_id = $1 AND outcome IS NULL ORDER BY row_no",
+    /// Rows still waiting for their agent, in row order.
+    pub async fn pending_rows(&self, job_id: Id) -> Result<Vec<PendingRow>> {
+        let rows: Vec<(i64, Option<Id>, Option<Id>)> = sqlx::query_as(
+            "SELECT row_no, group_id, agent_id FROM import_rows \
+             WHERE job_id = $1 AND outcome IS NULL ORDER BY row_no",
         )
         .bind(job_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(row,)| row).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(row_no, group_id, agent_id)| PendingRow {
+                row_no,
+                group_id,
+                agent_id,
+            })
+            .collect())
     }
 
-    /// Creates a batch of agents and records each row's outcome in one transaction. An email
-    /// taken meanwhile (by hand, or by another import) gets `taken` instead of failing the
-    /// batch. Returns None when the lease was lost, having written nothing.
+    /// Writes a batch of agents — creates and updates — and records each row's outcome, with
+    /// what undo needs (the agent, its revision, an updated agent's earlier values), in one
+    /// transaction. A row refused meanwhile (its email taken, its agent deleted) gets its
+    /// refusal instead of failing the batch. Returns None when the lease was lost, having
+    /// written nothing.
     pub async fn apply_batch(
         &self,
         job_id: Id,
         owner: &str,
         lease_seconds: i64,
-        group_id: Id,
         agents: &[PendingAgent],
-        taken: &StoredOutcome,
+        refusals: &WriteRefusals,
     ) -> Result<Option<BatchWritten>> {
         let at = self.now();
         let mut tx = self.pool.begin().await?;
@@ -208,68 +260,44 @@ impl Storage {
         .bind(owner)
         .execute(&mut *tx)
         .await?;
-        if ours.rows_affected() == 0 || agents.is_empty() {
-            tx.commit().await?;
-            return Ok((ours.rows_affected() == 1).then_some(BatchWritten {
-                created: 0,
-                taken: 0,
-            }));
+        if ours.rows_affected() == 0 {
+            return Ok(None);
         }
-
-        const COLUMNS: usize = 7;
-        let values = (0..agents.len())
-            .map(|i| {
-                let first = 1 + COLUMNS * i;
-                // created_at doubles as updated_at: the last placeholder of the row.
-                format!(
-                    "({}, 1, '', '', ${})",
-                    placeholders(first, COLUMNS),
-                    first + COLUMNS - 1
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO agents (group_id, name, email, email_key, password_hash, import_job_id, created_at, \
-                                 enabled, nickname, description, updated_at) \
-             VALUES {values} ON CONFLICT (email_key) DO NOTHING RETURNING email_key"
-        );
-        let mut insert = sqlx::query_as::<_, (String,)>(&sql);
-        for agent in agents {
-            insert = insert
-                .bind(group_id)
-                .bind(agent.name.as_str())
-                .bind(agent.email.as_str())
-                .bind(agent.email.key())
-                .bind(agent.password_hash.as_str())
-                .bind(job_id)
-                .bind(at);
-        }
-        let created: HashSet<String> = insert
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(key,)| key)
-            .collect();
-        let (mut succeeded, mut refused) = (Vec::new(), Vec::new());
-        for agent in agents {
-            match created.contains(agent.email.key()) {
-                true => succeeded.push(agent.row_no),
-                false => refused.push(agent.row_no),
+        let mut written = BatchWritten::default();
+        let (creates, updates): (Vec<&PendingAgent>, Vec<&PendingAgent>) =
+            agents.iter().partition(|agent| agent.update.is_none());
+        let created = insert_agents(&mut tx, job_id, at, &creates).await?;
+        for agent in &creates {
+            match created.get(agent.email.key()) {
+                Some(agent_id) => {
+                    written.created += 1;
+                    let outcome = OutcomeKind::Success;
+                    record_write(&mut tx, job_id, agent.row_no, outcome, *agent_id, None).await?;
+                }
+                None => {
+                    written.refused += 1;
+                    set_outcomes(&mut tx, job_id, &refusals.taken, &[agent.row_no]).await?;
+                }
             }
         }
-        let success = StoredOutcome {
-            kind: OutcomeKind::Success,
-            message: String::new(),
-        };
-        for (outcome, rows) in [(&success, &succeeded), (taken, &refused)] {
-            set_outcomes(&mut tx, job_id, outcome, rows).await?;
+        for agent in updates {
+            match update_agent(&mut tx, at, agent).await? {
+                Some((agent_id, before)) => {
+                    written.updated += 1;
+                    let outcome = OutcomeKind::Updated;
+                    let before = Some(&before);
+                    record_write(&mut tx, job_id, agent.row_no, outcome, agent_id, before).await?;
+                }
+                None => {
+                    written.refused += 1;
+                    set_outcomes(&mut tx, job_id, &refusals.vanished, &[agent.row_no]).await?;
+                }
+            }
         }
+        count_rows(&mut tx, job_id, OutcomeKind::Success, written.created).await?;
+        count_rows(&mut tx, job_id, OutcomeKind::Updated, written.updated).await?;
         tx.commit().await?;
-        Ok(Some(BatchWritten {
-            created: succeeded.len(),
-            taken: refused.len(),
-        }))
+        Ok(Some(written))
     }
 
     /// Gives every row still waiting the same outcome (a job ending before its last row).
@@ -346,6 +374,164 @@ impl Storage {
     }
 }
 
+/// Inserts the agents to create; returns the id of each created one by email key (an email
+/// taken meanwhile is missing).
+async fn insert_agents(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: Id,
+    at: i64,
+    agents: &[&PendingAgent],
+) -> Result<HashMap<String, Id>> {
+    if agents.is_empty() {
+        return Ok(HashMap::new());
+    }
+    const COLUMNS: usize = 9;
+    let values = (0..agents.len())
+        .map(|i| {
+            let first = 1 + COLUMNS * i;
+            // created_at doubles as updated_at: the last placeholder of the row.
+            format!(
+                "({}, 1, ${})",
+                placeholders(first, COLUMNS),
+                first + COLUMNS - 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO agents (group_id, name, email, email_key, password_hash, nickname, description, \
+                             import_job_id, created_at, enabled, updated_at) \
+         VALUES {values} ON CONFLICT (email_key) DO NOTHING RETURNING email_key, id"
+    );
+    let mut insert = sqlx::query_as::<_, (String, Id)>(&sql);
+    for agent in agents {
+        insert = insert
+            .bind(agent.group_id)
+            .bind(agent.name.as_str())
+            .bind(agent.email.as_str())
+            .bind(agent.email.key())
+            .bind(agent.password_hash.as_deref().unwrap_or_default())
+            .bind(agent.nickname.as_deref().unwrap_or_default())
+            .bind(agent.description.as_deref().unwrap_or_default())
+            .bind(job_id)
+            .bind(at);
+    }
+    Ok(insert.fetch_all(&mut **tx).await?.into_iter().collect())
+}
+
+/// An agent's values before an import updated it: what undo puts back.
+#[derive(sqlx::FromRow)]
+struct Before {
+    group_id: Id,
+    name: String,
+    nickname: String,
+    description: String,
+    password_hash: String,
+    revision: i64,
+}
+
+/// Updates one agent from its row, if it still exists; returns its id and earlier values. The
+/// update repeats the revision it read, so an edit between the two is never overwritten
+/// unseen: the row is then refused like a vanished agent. A new password ends the agent's
+/// sessions, as any password change does.
+async fn update_agent(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    at: i64,
+    agent: &PendingAgent,
+) -> Result<Option<(Id, Before)>> {
+    let Some(agent_id) = agent.update else {
+        return Ok(None);
+    };
+    let before: Option<Before> = sqlx::query_as(
+        "SELECT group_id, name, nickname, description, password_hash, revision FROM agents WHERE id = $1",
+    )
+    .bind(agent_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    let updated = sqlx::query(
+        "UPDATE agents SET name = $1, nickname = COALESCE($2, nickname), \
+                description = COALESCE($3, description), \
+                password_hash = COALESCE($4, password_hash), updated_at = $5, revision = revision + 1 \
+         WHERE id = $6 AND revision = $7",
+    )
+    .bind(agent.name.as_str())
+    .bind(agent.nickname.as_deref())
+    .bind(agent.description.as_deref())
+    .bind(agent.password_hash.as_deref())
+    .bind(at)
+    .bind(agent_id)
+    .bind(before.revision)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    if agent.password_hash.is_some() {
+        sqlx::query("DELETE FROM sessions WHERE kind = 'agent' AND principal_id = $1")
+            .bind(agent_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(Some((agent_id, before)))
+}
+
+/// A row whose agent was written: its outcome, the agent, the agent's revision right after
+/// (created agents start at 0; an update adds one), and an updated agent's earlier values.
+/// The job's counts are the caller's ([`count_rows`], once a batch).
+async fn record_write(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: Id,
+    row_no: i64,
+    kind: OutcomeKind,
+    agent_id: Id,
+    before: Option<&Before>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_rows SET outcome = $1, message = '', agent_id = $2, agent_revision = $3, \
+                before_group_id = $4, before_name = $5, before_nickname = $6, \
+                before_description = $7, before_password_hash = $8 \
+         WHERE job_id = $9 AND row_no = $10",
+    )
+    .bind(kind.as_str())
+    .bind(agent_id)
+    .bind(before.map_or(0, |b| b.revision + 1))
+    .bind(before.map(|b| b.group_id))
+    .bind(before.map(|b| b.name.as_str()))
+    .bind(before.map(|b| b.nickname.as_str()))
+    .bind(before.map(|b| b.description.as_str()))
+    .bind(before.map(|b| b.password_hash.as_str()))
+    .bind(job_id)
+    .bind(row_no)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds `rows` rows of this kind to the job's counts.
+async fn count_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: Id,
+    kind: OutcomeKind,
+    rows: usize,
+) -> Result<()> {
+    if rows == 0 {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE import_jobs SET done_rows = done_rows + $1, {0} = {0} + $1 WHERE id = $2",
+        kind.counter()
+    );
+    sqlx::query(&sql)
+        .bind(rows as i64)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Sets the outcome of `rows` and adds them to the job's counts, inside the batch's
 /// transaction.
 async fn set_outcomes(
@@ -369,14 +555,5 @@ async fn set_outcomes(
         update = update.bind(*row);
     }
     update.execute(&mut **tx).await?;
-    let sql = format!(
-        "UPDATE import_jobs SET done_rows = done_rows + $1, {0} = {0} + $1 WHERE id = $2",
-        outcome.kind.counter()
-    );
-    sqlx::query(&sql)
-        .bind(rows.len() as i64)
-        .bind(job_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    count_rows(tx, job_id, outcome.kind, rows.len()).await
 }

@@ -22,10 +22,12 @@ use sqlx::{
 use crate::domain::Clock;
 
 pub use admins::{AdminRecord, NewAdmin};
-pub use agents::{AgentRecord, AgentUpdate, ExportRow, NewAgent};
+pub use agents::{AgentRecord, AgentUpdate, ExistingAgent, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
 pub use import_jobs::NewImport;
-pub use import_rows::{BatchWritten, NewImportRow, OutcomeKind, PendingAgent, StoredOutcome};
+pub use import_rows::{
+    BatchWritten, NewImportRow, OutcomeKind, PendingAgent, PendingRow, StoredOutcome, WriteRefusals,
+};
 pub use import_undo::{KeptAgent, UndoRequest};
 pub use job_types::{
     CancelRequest, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase, JobState,

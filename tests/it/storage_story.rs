@@ -6,7 +6,8 @@ use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{
         AgentUpdate, BatchWritten, JobEnd, JobPhase, JobState, NewAdmin, NewAgent, NewImport,
-        NewImportRow, OutcomeKind, PendingAgent, SessionKind, Storage, StorageError, StoredOutcome,
+        NewImportRow, OutcomeKind, PendingAgent, PendingRow, SessionKind, Storage, StorageError,
+        StoredOutcome, WriteRefusals,
     },
 };
 
@@ -96,24 +97,26 @@ on_both_backends! {
         assert!(storage.set_phase(job, "worker-a", JobPhase::Checking).await.unwrap());
         assert!(!storage.set_phase(job, "worker-b", JobPhase::Checking).await.unwrap(), "not the owner");
         let rows = [
-            NewImportRow { row_no: 2, outcome: None },
-            NewImportRow { row_no: 3, outcome: Some(error("bad")) },
-            NewImportRow { row_no: 4, outcome: None },
-            NewImportRow { row_no: 5, outcome: None },
+            NewImportRow { row_no: 2, outcome: None, group_id: Some(tier1), agent_id: None },
+            NewImportRow::decided(3, error("bad")),
+            NewImportRow { row_no: 4, outcome: None, group_id: Some(tier1), agent_id: None },
+            NewImportRow { row_no: 5, outcome: None, group_id: Some(tier1), agent_id: None },
         ];
         assert!(!storage.record_validation(job, "worker-b", &rows).await.unwrap(), "not the owner");
         assert!(storage.record_validation(job, "worker-a", &rows).await.unwrap());
-        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![2, 4, 5]);
+        let pending_numbers = |rows: Vec<PendingRow>| rows.into_iter().map(|row| row.row_no).collect::<Vec<_>>();
+        assert_eq!(pending_numbers(storage.pending_rows(job).await.unwrap()), vec![2, 4, 5]);
         let running = storage.import_job(job).await.unwrap().unwrap();
         assert_eq!((running.state, running.phase, running.total_rows), (JobState::Running, Some(JobPhase::Checking), Some(4)));
         let batch = [
-            PendingAgent { row_no: 2, name: "Bob".into(), email: email("bob@example.com"), password_hash: "h".into() },
-            PendingAgent { row_no: 4, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: "h".into() },
+            PendingAgent { row_no: 2, group_id: tier1, name: "Bob".into(), email: email("bob@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None },
+            PendingAgent { row_no: 4, group_id: tier1, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None },
         ];
         let taken = error("taken");
-        assert_eq!(storage.apply_batch(job, "worker-b", 60, tier1, &batch, &taken).await.unwrap(), None, "a stranger writes nothing");
-        assert_eq!(storage.apply_batch(job, "worker-a", 60, tier1, &batch, &taken).await.unwrap(), Some(BatchWritten { created: 1, taken: 1 }));
-        assert_eq!(storage.pending_rows(job).await.unwrap(), vec![5]);
+        let refusals = WriteRefusals { taken: taken.clone(), vanished: error("vanished") };
+        assert_eq!(storage.apply_batch(job, "worker-b", 60, &batch, &refusals).await.unwrap(), None, "a stranger writes nothing");
+        assert_eq!(storage.apply_batch(job, "worker-a", 60, &batch, &refusals).await.unwrap(), Some(BatchWritten { created: 1, updated: 0, refused: 1 }));
+        assert_eq!(pending_numbers(storage.pending_rows(job).await.unwrap()), vec![5]);
         let outcomes = storage.row_outcomes(job).await.unwrap();
         assert_eq!(outcomes[0], (2, Some(StoredOutcome { kind: OutcomeKind::Success, message: String::new() })));
         assert_eq!(outcomes[2], (4, Some(taken.clone())));

@@ -3,6 +3,7 @@
 //! checking and creating; `end` writes the result file, however the job ends.
 
 mod end;
+mod groups;
 mod run;
 mod submit;
 

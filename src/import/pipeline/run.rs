@@ -5,12 +5,18 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::{JobOutcome, RunControl, RunSettings, end};
+use super::{JobOutcome, RunControl, RunSettings, end, groups::RowGroups};
 use crate::{
-    domain::hash_password,
-    import::{Columns, RowOutcome, Sheet, validate},
+    domain::{Id, hash_password},
+    import::{
+        Columns, RowOutcome, Sheet,
+        plan::{Plan, Target, plan_row},
+        validate,
+    },
+    org::Access,
     storage::{
-        ClaimedJob, JobPhase, NewImportRow, PendingAgent, Storage, StorageError, StoredOutcome,
+        ClaimedJob, ExistingAgent, ImportMode, JobPhase, NewImportRow, PendingAgent, Storage,
+        StorageError, StoredOutcome, WriteRefusals,
     },
     telemetry::spawn_blocking_with_tracing,
 };
@@ -74,10 +80,7 @@ pub async fn run_job(
             let rows: Vec<NewImportRow> = sheet
                 .rows
                 .iter()
-                .map(|row| NewImportRow {
-                    row_no: row.number.into(),
-                    outcome: Some(cancelled.clone()),
-                })
+                .map(|row| NewImportRow::decided(row.number.into(), cancelled.clone()))
                 .collect();
             if !storage.record_validation(job.id, owner, &rows).await? {
                 return Ok(JobOutcome::Interrupted);
@@ -97,12 +100,16 @@ pub async fn run_job(
     }
 
     let pending = storage.pending_rows(job.id).await?;
-    let batches: Vec<Vec<validate::ValidRow>> = pending
+    let batches: Vec<Vec<ToWrite>> = pending
         .chunks(BATCH_ROWS)
         .map(|batch| {
             batch
                 .iter()
-                .filter_map(|row_no| u32::try_from(*row_no).ok().and_then(|n| valid.remove(&n)))
+                .filter_map(|pending| {
+                    let row = valid.remove(&u32::try_from(pending.row_no).ok()?)?;
+                    let group_id = pending.group_id.unwrap_or(job.group_id);
+                    Some(ToWrite::new(row, group_id, pending.agent_id, &columns))
+                })
                 .collect()
         })
         .collect();
@@ -136,9 +143,10 @@ pub async fn run_job(
     }
 }
 
-/// Validates every row, and on the first attempt stores every row's state at once, so the
-/// whole list of errors is known within seconds. Returns the rows to create, by row number,
-/// and the number of rows, or None when the lease was lost.
+/// Validates every row and, on the first attempt, decides what each does (create, update,
+/// skip, fail: `plan`) and stores every row's state at once, so the whole list of errors is
+/// known within seconds; a check decides every row there. Returns the rows to write, by row
+/// number, and the number of rows, or None when the lease was lost.
 async fn check(
     storage: &Storage,
     settings: &RunSettings,
@@ -147,38 +155,134 @@ async fn check(
     sheet: Sheet,
     columns: Columns,
 ) -> Result<Option<(HashMap<u32, validate::ValidRow>, u64)>, StorageError> {
-    let policy = settings.policy.clone();
+    let rules = validate::RowRules {
+        policy: settings.policy.clone(),
+        blank_password_keeps: job.options.mode == ImportMode::Update,
+    };
     // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
     // instead and read again for the result file, which keeps a 100,000-row job's memory flat.
     let checked =
-        spawn_blocking_with_tracing(move || validate::validate_rows(&sheet, &columns, &policy))
+        spawn_blocking_with_tracing(move || validate::validate_rows(&sheet, &columns, &rules))
             .await;
+    let total = checked.len() as u64;
     let mut valid = HashMap::new();
-    let mut rows = Vec::with_capacity(checked.len());
+    let mut decided = Vec::with_capacity(checked.len());
     for item in checked {
         match item {
             validate::Checked::Valid(row) => {
-                rows.push(NewImportRow {
-                    row_no: row.row_no.into(),
-                    outcome: None,
-                });
                 valid.insert(row.row_no, row);
             }
             validate::Checked::Invalid { row_no, outcome }
-            | validate::Checked::Kept { row_no, outcome } => rows.push(NewImportRow {
-                row_no: row_no.into(),
-                outcome: Some(StoredOutcome::from(&outcome)),
-            }),
+            | validate::Checked::Kept { row_no, outcome } => decided.push(NewImportRow::decided(
+                row_no.into(),
+                StoredOutcome::from(&outcome),
+            )),
         }
     }
     if job.total_rows.is_none() {
-        mark_existing_emails(storage, &mut rows, &valid).await?;
+        let mut rows = plan_rows(storage, job, &mut valid).await?;
+        rows.append(&mut decided);
+        rows.sort_unstable_by_key(|row| row.row_no);
         if !storage.record_validation(job.id, owner, &rows).await? {
             return Ok(None);
         }
         tracing::info!(rows = rows.len(), "import validated");
     }
-    Ok(Some((valid, rows.len() as u64)))
+    Ok(Some((valid, total)))
+}
+
+/// Decides what each valid row does. Rows decided now (errors, skips, a check's verdicts)
+/// leave `valid`; the rest stay there, to be written.
+async fn plan_rows(
+    storage: &Storage,
+    job: &ClaimedJob,
+    valid: &mut HashMap<u32, validate::ValidRow>,
+) -> Result<Vec<NewImportRow>, StorageError> {
+    let keys: Vec<&str> = valid.values().map(|row| row.email.key()).collect();
+    let existing: HashMap<String, ExistingAgent> = storage
+        .agents_by_email_keys(&keys)
+        .await?
+        .into_iter()
+        .map(|agent| (agent.email_key.clone(), agent))
+        .collect();
+    let sender = Access::of_sender(storage, job.submitted_by_id).await?;
+    let group_name = |id| sender.can_see(id).then(|| sender.tree.path(id));
+    let mut groups = RowGroups::new(storage, job.group_id, !job.options.dry_run).await?;
+    let mut row_numbers: Vec<u32> = valid.keys().copied().collect();
+    row_numbers.sort_unstable();
+    let mut rows = Vec::with_capacity(row_numbers.len());
+    for row_no in row_numbers {
+        let row = &valid[&row_no];
+        let target = groups.target(row.group.as_ref()).await?;
+        let agent = existing.get(row.email.key());
+        let has_password = row.password.is_some();
+        let plan = plan_row(job.options, target, agent, has_password, &group_name);
+        let group_id = match target {
+            Target::Group(id) => Some(id),
+            Target::NewGroup => None,
+        };
+        rows.push(match plan {
+            Plan::Create => NewImportRow {
+                row_no: row_no.into(),
+                outcome: None,
+                group_id,
+                agent_id: None,
+            },
+            Plan::Update { agent_id } => NewImportRow {
+                row_no: row_no.into(),
+                outcome: None,
+                group_id,
+                agent_id: Some(agent_id),
+            },
+            Plan::Decided(outcome) => {
+                valid.remove(&row_no);
+                NewImportRow::decided(row_no.into(), StoredOutcome::from(&outcome))
+            }
+        });
+    }
+    Ok(rows)
+}
+
+/// A row ready to hash and write.
+struct ToWrite {
+    row: validate::ValidRow,
+    group_id: Id,
+    update: Option<Id>,
+    /// Whether the file has these columns: an update leaves what the file does not say.
+    has_nickname: bool,
+    has_description: bool,
+}
+
+impl ToWrite {
+    fn new(
+        row: validate::ValidRow,
+        group_id: Id,
+        update: Option<Id>,
+        columns: &Columns,
+    ) -> ToWrite {
+        ToWrite {
+            row,
+            group_id,
+            update,
+            has_nickname: columns.nickname.is_some(),
+            has_description: columns.description.is_some(),
+        }
+    }
+
+    fn hashed(self) -> PendingAgent {
+        let ToWrite { row, .. } = &self;
+        let given = |has: bool, text: &str| (has || self.update.is_none()).then(|| text.to_owned());
+        PendingAgent {
+            row_no: row.row_no.into(),
+            group_id: self.group_id,
+            name: row.name.as_str().to_owned(),
+            email: row.email.clone(),
+            password_hash: row.password.as_deref().map(hash_password),
+            nickname: given(self.has_nickname, row.nickname.as_str()),
+            description: given(self.has_description, row.description.as_str()),
+            update: self.update,
+        }
+    }
 }
 
 enum Batches {
@@ -196,11 +300,16 @@ async fn create_agents(
     settings: &RunSettings,
     owner: &str,
     job: &ClaimedJob,
-    batches: Vec<Vec<validate::ValidRow>>,
+    batches: Vec<Vec<ToWrite>>,
     control: &RunControl<'_>,
     on_batch: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Batches, StorageError> {
-    let taken = StoredOutcome::from(&RowOutcome::email_taken());
+    let refusals = WriteRefusals {
+        taken: StoredOutcome::from(&RowOutcome::email_taken()),
+        vanished: StoredOutcome::from(&RowOutcome::Error(
+            "the agent was deleted or changed while the import ran; upload this row again".into(),
+        )),
+    };
     let mut batches = batches.into_iter().enumerate();
     let mut next_hashes = batches
         .next()
@@ -226,7 +335,7 @@ async fn create_agents(
         }
         let lease = settings.lease_seconds();
         let written = storage
-            .apply_batch(job.id, owner, lease, job.group_id, &agents, &taken)
+            .apply_batch(job.id, owner, lease, &agents, &refusals)
             .await?;
         if written.is_none() {
             tracing::warn!("import lease lost; another process goes on with it");
@@ -244,45 +353,10 @@ async fn create_agents(
     Ok(Batches::Done)
 }
 
-fn hash_in_background(
-    batch: Vec<validate::ValidRow>,
-) -> tokio::task::JoinHandle<Vec<PendingAgent>> {
+fn hash_in_background(batch: Vec<ToWrite>) -> tokio::task::JoinHandle<Vec<PendingAgent>> {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        batch
-            .into_par_iter()
-            .map(|row| PendingAgent {
-                row_no: row.row_no.into(),
-                password_hash: hash_password(&row.password),
-                name: row.name.as_str().to_owned(),
-                email: row.email,
-            })
-            .collect()
+        batch.into_par_iter().map(ToWrite::hashed).collect()
     })
-}
-
-/// Rows whose email already belongs to an agent fail at validation time, so the full list of
-/// errors is known within seconds rather than when the creation phase reaches them.
-async fn mark_existing_emails(
-    storage: &Storage,
-    rows: &mut [NewImportRow],
-    valid: &HashMap<u32, validate::ValidRow>,
-) -> Result<(), StorageError> {
-    let keys: Vec<&str> = valid.values().map(|row| row.email.key()).collect();
-    let taken: std::collections::HashSet<String> = storage
-        .existing_agent_emails(&keys)
-        .await?
-        .into_iter()
-        .collect();
-    for row in rows.iter_mut().filter(|row| row.outcome.is_none()) {
-        let key = u32::try_from(row.row_no)
-            .ok()
-            .and_then(|n| valid.get(&n))
-            .map(|v| v.email.key());
-        if key.is_some_and(|key| taken.contains(key)) {
-            row.outcome = Some(StoredOutcome::from(&RowOutcome::email_taken()));
-        }
-    }
-    Ok(())
 }

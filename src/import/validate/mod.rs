@@ -14,8 +14,9 @@ pub struct ValidRow {
     pub row_no: u32,
     pub name: AgentName,
     pub email: Email,
-    /// Exactly as written in the cell: never trimmed.
-    pub password: String,
+    /// Exactly as written in the cell: never trimmed. None only where a blank cell is allowed:
+    /// in mode update, where it keeps an existing agent's password (a new agent still needs one).
+    pub password: Option<String>,
     /// Empty when the file has no Nickname column or the cell is blank.
     pub nickname: Nickname,
     /// Empty when the file has no Description column or the cell is blank.
@@ -39,10 +40,27 @@ pub enum Checked {
     },
 }
 
+/// What a row is checked against besides its own cells.
+#[derive(Debug, Clone)]
+pub struct RowRules {
+    pub policy: PasswordPolicy,
+    /// Mode update: a blank Password cell keeps the agent's password instead of failing.
+    pub blank_password_keeps: bool,
+}
+
+impl RowRules {
+    pub fn creating(policy: PasswordPolicy) -> RowRules {
+        RowRules {
+            policy,
+            blank_password_keeps: false,
+        }
+    }
+}
+
 /// Validates every row, then marks later repeats of an email within the file. Rows a result
 /// file says are done are kept as they are and take no part in the repeat check: only rows
 /// being imported are compared with each other.
-pub fn validate_rows(sheet: &Sheet, columns: &Columns, policy: &PasswordPolicy) -> Vec<Checked> {
+pub fn validate_rows(sheet: &Sheet, columns: &Columns, rules: &RowRules) -> Vec<Checked> {
     let mut first_seen: HashMap<String, u32> = HashMap::new();
     sheet
         .rows
@@ -54,7 +72,7 @@ pub fn validate_rows(sheet: &Sheet, columns: &Columns, policy: &PasswordPolicy) 
                     outcome: RowOutcome::Kept(earlier),
                 };
             }
-            match check_row(row, columns, policy) {
+            match check_row(row, columns, rules) {
                 Ok(valid) => match first_seen.get(valid.email.key()) {
                     Some(first) => Checked::Invalid {
                         row_no: row.number,
@@ -93,11 +111,7 @@ fn done_before(row: &Row, result: usize) -> Option<String> {
 }
 
 /// Every problem of the row, not only the first, so one round of fixes is enough.
-fn check_row(
-    row: &Row,
-    columns: &Columns,
-    policy: &PasswordPolicy,
-) -> Result<ValidRow, Vec<String>> {
+fn check_row(row: &Row, columns: &Columns, rules: &RowRules) -> Result<ValidRow, Vec<String>> {
     let mut problems = Vec::new();
     let text = |column, field| cell_text(row, column, field);
     let optional = |column, field| optional_text(row, column, field);
@@ -111,7 +125,10 @@ fn check_row(
     );
     let password = keep(
         &mut problems,
-        text(columns.password, "Password").and_then(|typed| password(typed, policy)),
+        text(columns.password, "Password").and_then(|typed| match typed.is_empty() {
+            true if rules.blank_password_keeps => Ok(None),
+            _ => password(typed, &rules.policy).map(Some),
+        }),
     );
     let nickname = keep(
         &mut problems,
@@ -181,15 +198,22 @@ mod tests {
 
     fn messages(rows: Vec<Vec<Cell>>) -> Vec<String> {
         let columns = Columns::required(0, 1, 2);
-        validate_rows(&sheet(rows), &columns, &PasswordPolicy::default())
-            .into_iter()
-            .map(|checked| match checked {
-                Checked::Valid(row) => format!("ok {} {} {}", row.name, row.email, row.password),
-                Checked::Invalid { outcome, .. } | Checked::Kept { outcome, .. } => {
-                    outcome.to_string()
-                }
-            })
-            .collect()
+        validate_rows(
+            &sheet(rows),
+            &columns,
+            &RowRules::creating(PasswordPolicy::default()),
+        )
+        .into_iter()
+        .map(|checked| match checked {
+            Checked::Valid(row) => format!(
+                "ok {} {} {}",
+                row.name,
+                row.email,
+                row.password.unwrap_or_default()
+            ),
+            Checked::Invalid { outcome, .. } | Checked::Kept { outcome, .. } => outcome.to_string(),
+        })
+        .collect()
     }
 
     fn t(s: &str) -> Cell {
@@ -260,6 +284,31 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_password_fails_unless_the_mode_keeps_it() {
+        let row = || vec![t("Ann"), t("ann@example.com"), Cell::Empty];
+        let columns = Columns::required(0, 1, 2);
+        let creating = RowRules::creating(PasswordPolicy::default());
+        assert!(matches!(
+            &validate_rows(&sheet(vec![row()]), &columns, &creating)[0],
+            Checked::Invalid { .. }
+        ));
+        let updating = RowRules {
+            blank_password_keeps: true,
+            ..creating
+        };
+        match &validate_rows(&sheet(vec![row()]), &columns, &updating)[0] {
+            Checked::Valid(valid) => assert_eq!(valid.password, None),
+            _ => panic!("a blank password keeps the agent's own in mode update"),
+        }
+        // The mask is refused in every mode.
+        let masked = vec![t("Ann"), t("ann@example.com"), t("********")];
+        assert!(matches!(
+            &validate_rows(&sheet(vec![masked]), &columns, &updating)[0],
+            Checked::Invalid { .. }
+        ));
+    }
+
+    #[test]
     fn passwords_are_never_trimmed() {
         let out = messages(vec![vec![
             t("Ann"),
@@ -273,24 +322,28 @@ mod tests {
     fn outcomes_of(header: &[&str], rows: &[&[&str]]) -> Vec<String> {
         let sheet = read(&xlsx_rows(header, rows)).unwrap();
         let columns = Columns::find(&sheet.header).unwrap();
-        validate_rows(&sheet, &columns, &PasswordPolicy::default())
-            .into_iter()
-            .map(|checked| match checked {
-                Checked::Valid(row) => format!(
-                    "ok {} [{}] [{}] {:?}",
-                    row.email,
-                    row.nickname,
-                    row.description,
-                    row.group.map(|path| path
-                        .segments()
-                        .iter()
-                        .map(|n| n.as_str().to_owned())
-                        .collect::<Vec<_>>())
-                ),
-                Checked::Invalid { outcome, .. } => outcome.to_string(),
-                Checked::Kept { outcome, .. } => format!("kept {outcome}"),
-            })
-            .collect()
+        validate_rows(
+            &sheet,
+            &columns,
+            &RowRules::creating(PasswordPolicy::default()),
+        )
+        .into_iter()
+        .map(|checked| match checked {
+            Checked::Valid(row) => format!(
+                "ok {} [{}] [{}] {:?}",
+                row.email,
+                row.nickname,
+                row.description,
+                row.group.map(|path| path
+                    .segments()
+                    .iter()
+                    .map(|n| n.as_str().to_owned())
+                    .collect::<Vec<_>>())
+            ),
+            Checked::Invalid { outcome, .. } => outcome.to_string(),
+            Checked::Kept { outcome, .. } => format!("kept {outcome}"),
+        })
+        .collect()
     }
 
     #[test]
