@@ -6,7 +6,12 @@ use std::collections::HashMap;
 use super::{JobOutcome, RunSettings};
 use crate::{
     domain::Id,
-    import::{Columns, FileError, Limits, RowOutcome, Sheet, outcome_sheet, report, sheet},
+    import::{
+        Columns, FileError, Limits, RowOutcome, Sheet, outcome_sheet,
+        report::{self, ResultCounts, ResultSummary},
+        sheet,
+    },
+    org::OrgTree,
     storage::{JobEnd, JobPhase, Storage, StorageError, StoredOutcome},
     telemetry::spawn_blocking_with_tracing,
 };
@@ -138,15 +143,28 @@ async fn write_result(
     let created = count(RowOutcome::is_success) as u64;
     let not_imported = count(|o| matches!(o, RowOutcome::NotImported(_))) as u64;
     let failed = count(|o| matches!(o, RowOutcome::Error(_))) as u64;
+    let Some(job) = storage.import_job(job_id).await? else {
+        // Gone meanwhile (deleting a group deletes its jobs): no job is left to end.
+        return Ok(JobOutcome::Interrupted);
+    };
+    let summary = ResultSummary {
+        group_path: OrgTree::new(storage.all_groups().await?).path(job.group_id),
+        file_name: job.file_name,
+        options: job.options,
+        submitted_by: job.submitted_by,
+        submitted_at: job.created_at,
+        finished_at: storage.clock().now(),
+        counts: ResultCounts::of(outcomes.values()),
+    };
     let limits = settings.limits.clone();
     let bytes = spawn_blocking_with_tracing(move || {
-        let cell = |row_no: u32| outcomes.get(&row_no).map(RowOutcome::to_string);
+        let cell = |row_no: u32| outcomes.get(&row_no).cloned();
         match upload.as_deref().map(|upload| read(upload, &limits)) {
-            Some(Ok((sheet, columns))) => report::write_result(&sheet, &columns, &cell),
+            Some(Ok((sheet, columns))) => report::write_result(&sheet, &columns, &cell, &summary),
             _ => {
                 let mut rows: Vec<u32> = outcomes.keys().copied().collect();
                 rows.sort_unstable();
-                outcome_sheet::write(&rows, &cell)
+                outcome_sheet::write(&rows, &cell, &summary)
             }
         }
     })
