@@ -60,6 +60,23 @@ function setUpTree() {
   });
 }
 
+// The list of failed rows grows while the import runs: built from text, never from HTML.
+function showRowErrors(box, job) {
+  const details = box.querySelector(".row-errors");
+  if (!details || !job.row_errors) return;
+  const list = details.querySelector("ul");
+  list.replaceChildren(...job.row_errors.map((error) => {
+    const item = document.createElement("li");
+    item.textContent = "Row " + error.row + ": " + error.message;
+    return item;
+  }));
+  details.hidden = job.row_errors.length === 0;
+  const more = job.failed - job.row_errors.length;
+  const hint = details.querySelector(".more-errors");
+  hint.hidden = more <= 0;
+  hint.querySelector(".more-count").textContent = String(more);
+}
+
 // While an import runs, its status is polled and the bar moves; at the end the page reloads
 // to show the notification bar and the result link.
 function setUpProgress() {
@@ -71,7 +88,7 @@ function setUpProgress() {
     fetch(box.dataset.importStatus, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
       .then((job) => {
-        if (job.state === "finished" || job.state === "failed" || job.state === "cancelled") {
+        if (job.state !== "queued" && job.state !== "running") {
           // Without "?done=import-queued": its "File accepted" notice is stale by now.
           const url = new URL(window.location.href);
           url.searchParams.delete("done");
@@ -80,6 +97,7 @@ function setUpProgress() {
         }
         if (job.total_rows) { bar.max = job.total_rows; bar.value = job.done_rows; }
         text.textContent = job.progress_text;
+        showRowErrors(box, job);
         setTimeout(poll, 1000);
       })
       .catch(() => setTimeout(poll, 3000));

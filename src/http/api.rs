@@ -14,6 +14,7 @@ use super::{
     AppState,
     auth::{ApiAdmin, ClientAddress},
     error::{ApiResult, AppError},
+    groups::ROW_ERRORS_SHOWN,
     import_view::{ImportView, Moment},
     imports::{cancel_job, result_download, visible_job},
     session::MaybeSession,
@@ -22,6 +23,7 @@ use super::{
 use crate::{
     accounts::{Attempt, sign_in},
     domain::Id,
+    import::RowOutcome,
     storage::{ImportJob, SessionKind},
 };
 
@@ -122,9 +124,16 @@ pub(crate) struct ImportJson {
     group_id: Id,
     file_name: String,
     state: &'static str,
+    mode: &'static str,
+    dry_run: bool,
     total_rows: Option<i64>,
     done_rows: i64,
+    /// In a check: how many would be created, updated, skipped.
     created: i64,
+    updated: i64,
+    skipped: i64,
+    /// Rows of a result file uploaded again that were done already.
+    kept: i64,
     failed: i64,
     not_imported: i64,
     percent: i64,
@@ -132,6 +141,15 @@ pub(crate) struct ImportJson {
     summary: Option<String>,
     error: Option<String>,
     result_url: Option<String>,
+    /// The first failed rows, on a single import's status: the banner's list grows live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row_errors: Option<Vec<RowErrorJson>>,
+}
+
+#[derive(Serialize)]
+struct RowErrorJson {
+    row: i64,
+    message: String,
 }
 
 impl ImportJson {
@@ -141,9 +159,14 @@ impl ImportJson {
             group_id: job.group_id,
             file_name: job.file_name.clone(),
             state: view.state,
+            mode: job.options.mode.as_str(),
+            dry_run: job.options.dry_run,
             total_rows: job.total_rows,
             done_rows: job.done_rows,
             created: job.created_count,
+            updated: job.updated_count,
+            skipped: job.skipped_count,
+            kept: job.kept_count,
             failed: job.failed_count,
             percent: view.percent,
             progress_text: view.progress_text,
@@ -153,7 +176,23 @@ impl ImportJson {
             result_url: view
                 .has_result
                 .then(|| format!("/api/v1/imports/{}/result", job.id)),
+            row_errors: None,
         }
+    }
+
+    /// With the first `limit` failed rows, as the banner lists them.
+    async fn with_row_errors(mut self, state: &AppState, limit: i64) -> Result<Self, AppError> {
+        let errors = state.storage.row_errors(self.id, limit).await?;
+        self.row_errors = Some(
+            errors
+                .into_iter()
+                .map(|(row, outcome)| RowErrorJson {
+                    row,
+                    message: RowOutcome::from(outcome).to_string(),
+                })
+                .collect(),
+        );
+        Ok(self)
     }
 }
 
@@ -182,7 +221,9 @@ async fn upload(
     Path(group_id): Path<Id>,
     multipart: Multipart,
 ) -> ApiResult<Response> {
-    let job_id = submit_upload(&state, &user, group_id, multipart).await?;
+    let job_id = submit_upload(&state, &user, group_id, multipart)
+        .await?
+        .job_id;
     let job = state
         .storage
         .import_job(job_id)
@@ -199,7 +240,10 @@ async fn status(
 ) -> ApiResult<Json<ImportJson>> {
     let job = visible_job(&state, &user, job_id).await?;
     let view = ImportView::latest(&state, &job).await?;
-    Ok(Json(ImportJson::new(view, &job)))
+    let json = ImportJson::new(view, &job)
+        .with_row_errors(&state, ROW_ERRORS_SHOWN)
+        .await?;
+    Ok(Json(json))
 }
 
 async fn result(

@@ -29,7 +29,7 @@ use crate::{
 const HISTORY_LENGTH: i64 = 10;
 
 /// Row errors listed while an import still runs; the result file has them all.
-const ROW_ERRORS_SHOWN: i64 = 20;
+pub(crate) const ROW_ERRORS_SHOWN: i64 = 20;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct GroupForm {
@@ -73,6 +73,9 @@ fn notice(code: &str) -> Option<&'static str> {
         "created" => Some("Group created."),
         "agent-deleted" => Some("Agent deleted."),
         "import-queued" => Some("File accepted. The import runs in the background."),
+        "check-queued" => {
+            Some("File accepted. Every row is being checked; nothing will be changed.")
+        }
         _ => None,
     }
 }

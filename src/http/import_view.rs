@@ -18,6 +18,8 @@ pub struct ImportView {
     pub created_at: String,
     pub state: &'static str,
     pub running: bool,
+    /// A check: nothing is changed.
+    pub dry_run: bool,
     /// Running, and asked to stop: no second Cancel button.
     pub cancelling: bool,
     /// Ended without a result file: the whole file was unusable.
@@ -73,6 +75,7 @@ impl ImportView {
             created_at: datetime(job.created_at),
             state: state.as_str(),
             running: !state.is_done(),
+            dry_run: job.options.dry_run,
             cancelling: job.cancel_requested && !state.is_done(),
             failed_state: state == JobState::Failed && !job.has_result,
             ended_early,

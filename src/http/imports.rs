@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::Id,
     import::template,
-    storage::{CancelRequest, ImportJob},
+    storage::{CancelRequest, ImportJob, ImportMode, JobState},
 };
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -35,6 +35,28 @@ pub(crate) struct ImportPage {
     pub(crate) max_rows: usize,
     pub(crate) max_megabytes: u64,
     pub(crate) min_password: usize,
+    pub(crate) modes: Vec<ModeChoice>,
+    /// Another import of the group is queued, running or being undone.
+    pub(crate) busy: Option<String>,
+}
+
+pub(crate) struct ModeChoice {
+    pub(crate) value: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) chosen: bool,
+}
+
+impl ModeChoice {
+    fn all(chosen: ImportMode) -> Vec<ModeChoice> {
+        ImportMode::ALL
+            .into_iter()
+            .map(|mode| ModeChoice {
+                value: mode.as_str(),
+                label: mode.describe(),
+                chosen: mode == chosen,
+            })
+            .collect()
+    }
 }
 
 async fn import_page(
@@ -55,6 +77,17 @@ async fn import_page(
         ..Selection::default()
     };
     let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
+    let busy = state
+        .storage
+        .group_imports(group_id, 1)
+        .await?
+        .into_iter()
+        .find(|job| !job.state.is_done() || job.state == JobState::Undoing)
+        .map(|job| match job.state {
+            JobState::Undoing => format!("The import of {} is being undone.", job.file_name),
+            JobState::Queued => format!("An import of {} is queued for this group.", job.file_name),
+            _ => format!("An import of {} is running in this group.", job.file_name),
+        });
     Ok(ImportPage {
         chrome: Chrome::new(user),
         tree,
@@ -64,6 +97,8 @@ async fn import_page(
         max_rows: state.config.limits.max_rows,
         max_megabytes: state.config.limits.max_upload_bytes.div_ceil(1 << 20),
         min_password: state.config.password_policy.min_chars(),
+        modes: ModeChoice::all(ImportMode::default()),
+        busy,
     })
 }
 
@@ -85,9 +120,13 @@ pub(crate) async fn upload(
 ) -> AppResult<Response> {
     let outcome = submit_upload(&state, &user, group_id, multipart).await;
     match outcome {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/admin/groups/{group_id}?done=import-queued")).into_response(),
-        ),
+        Ok(queued) => {
+            let done = match queued.options.dry_run {
+                true => "check-queued",
+                false => "import-queued",
+            };
+            Ok(Redirect::to(&format!("/admin/groups/{group_id}?done={done}")).into_response())
+        }
         Err(error @ (AppError::File(_) | AppError::BadRequest(_))) => {
             let status = error.status();
             let page = import_page(&state, &user, group_id, Some(error.to_string())).await?;

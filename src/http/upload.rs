@@ -18,7 +18,13 @@ use crate::{
     storage::{ImportOptions, SessionKind, UnknownMode},
 };
 
-/// Receives `multipart`'s file for `group_id` and queues its import; answers the job's id. The
+/// An upload the queue accepted.
+pub(crate) struct Queued {
+    pub(crate) job_id: Id,
+    pub(crate) options: ImportOptions,
+}
+
+/// Receives `multipart`'s file for `group_id` and queues its import. The
 /// group must be one the administrator sees (else the same 404 as a group that never was);
 /// a file that cannot be imported is refused as a whole ([`AppError::File`]), nothing created.
 #[tracing::instrument(skip_all, fields(group_id = group_id, admin_id = user.admin.id))]
@@ -27,7 +33,7 @@ pub(crate) async fn submit_upload(
     user: &AdminUser,
     group_id: Id,
     multipart: Multipart,
-) -> Result<Id, AppError> {
+) -> Result<Queued, AppError> {
     if !user.access(state).await?.can_see(group_id) {
         return Err(AppError::NotFound);
     }
@@ -44,7 +50,10 @@ pub(crate) async fn submit_upload(
     };
     let submitted = pipeline::submit(&state.storage, limits, submission, form.bytes).await?;
     state.worker.wake();
-    Ok(submitted.job_id)
+    Ok(Queued {
+        job_id: submitted.job_id,
+        options: form.options,
+    })
 }
 
 struct UploadForm {

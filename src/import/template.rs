@@ -2,9 +2,15 @@
 
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-const HEADER: [(&str, f64); 3] = [("Name", 32.0), ("Email", 40.0), ("Password", 24.0)];
+const HEADER: [(&str, f64); 5] = [
+    ("Name", 32.0),
+    ("Email", 40.0),
+    ("Password", 24.0),
+    ("Nickname", 20.0),
+    ("Description", 40.0),
+];
 
-const INSTRUCTIONS: [(&str, &str); 9] = [
+const INSTRUCTIONS: [(&str, &str); 13] = [
     (
         "Name",
         "Required. The agent's display name, at most 128 characters.",
@@ -19,6 +25,28 @@ const INSTRUCTIONS: [(&str, &str); 9] = [
         "Required. Taken exactly as typed, spaces included, at least 8 characters by default \
          (your administrator may require more). The columns are formatted as text, so 000123 \
          keeps its zeros.",
+    ),
+    (
+        "Nickname, Description",
+        "Optional. Used when agents are created and when they are updated; leave the cells \
+         blank, or delete the columns, if you do not need them.",
+    ),
+    (
+        "Group",
+        "Optional column you may add: a path below the group you import into, such as Tier 1 \
+         or Tier 1/Night. The agent goes there; missing subgroups are created. Blank means the \
+         group itself.",
+    ),
+    (
+        "Existing agents",
+        "Choose on the import page what an email that already exists gets: Create (the row \
+         fails), Update (the agent is updated from the row; a blank Password keeps theirs) or \
+         Skip. Check file validates every row without changing anything.",
+    ),
+    (
+        "Retry",
+        "Upload a result file again to retry only the rows that failed: rows marked Success, \
+         Updated or Skipped are left alone. Type their passwords again first.",
     ),
     (
         "Header",
@@ -83,7 +111,8 @@ fn build() -> Result<Vec<u8>, XlsxError> {
 }
 
 pub(crate) fn template_csv() -> Vec<u8> {
-    b"Name,Email,Password\r\n".to_vec()
+    let names: Vec<&str> = HEADER.iter().map(|(name, _)| *name).collect();
+    format!("{}\r\n", names.join(",")).into_bytes()
 }
 
 #[cfg(test)]
@@ -103,7 +132,7 @@ mod tests {
         assert_eq!(sheet.name, "Agents");
         assert_eq!(
             sheet.header,
-            vec![text("Name"), text("Email"), text("Password")]
+            ["Name", "Email", "Password", "Nickname", "Description"].map(text)
         );
         assert!(sheet.rows.is_empty());
         assert!(Columns::find(&sheet.header).is_ok());
@@ -147,7 +176,10 @@ mod tests {
 
     #[test]
     fn the_csv_template_is_just_the_header() {
-        assert_eq!(template_csv(), b"Name,Email,Password\r\n");
+        assert_eq!(
+            template_csv(),
+            b"Name,Email,Password,Nickname,Description\r\n"
+        );
         assert_eq!(read(&template_csv()).map(|s| s.rows.len()), Ok(0));
         assert_ne!(read(&template_csv()).err(), Some(FileError::NoHeader));
     }

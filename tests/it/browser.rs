@@ -230,11 +230,14 @@ async fn the_seed_document_step_by_step() {
         assert_eq!(browser.text(".panel h1").await, "Import users to Tier 1");
         browser.shot("import-users").await;
 
-        // 5. Download the template: Name | Email | Password, and a sheet of instructions.
+        // 5. Download the template: Name | Email | Password (then the optional Nickname | Description), and a sheet of instructions.
         browser.click("#template-xlsx").await;
         let (sheets, header) =
             template_header(&browser.downloaded("roster-import-template.xlsx").await);
-        assert_eq!(header, ["Name", "Email", "Password"]);
+        assert_eq!(
+            header,
+            ["Name", "Email", "Password", "Nickname", "Description"]
+        );
         assert!(sheets >= 2, "a second sheet of instructions");
 
         // 6–7. Fill it in, save it, upload it: the answer comes at once.

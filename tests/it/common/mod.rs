@@ -354,13 +354,29 @@ impl TestApp {
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Response {
+        self.upload_with(client, group, file_name, bytes, &[]).await
+    }
+
+    /// Uploads a file with the form's other fields (`mode`, `dry_run`), sent after the file as
+    /// a browser sends its "Check file" button.
+    pub async fn upload_with(
+        &self,
+        client: &Client,
+        group: i64,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&'static str, &'static str)],
+    ) -> Response {
         let csrf = self
             .csrf_from(client, &format!("/admin/groups/{group}/import"))
             .await;
-        let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        let mut form = reqwest::multipart::Form::new().text("csrf", csrf).part(
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
         );
+        for (name, value) in fields {
+            form = form.text(*name, *value);
+        }
         client
             .post(self.url(&format!("/admin/groups/{group}/import")))
             .multipart(form)
