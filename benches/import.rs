@@ -4,6 +4,8 @@
 //!   measured in the same run with the same parameters (the physical limit), and the ratio
 //!   wall ÷ (rows ÷ that rate);
 //! - a 100,000-row file: the time until every row's error is known;
+//! - a check (dry run, mode update) of a 100,000-row file, 1,000 of whose emails exist: the
+//!   time from upload to the finished check with its result file;
 //! - the peak memory (VmHWM) of each, each run in a process of its own.
 
 #[path = "../tests/it/common/mod.rs"]
@@ -15,10 +17,10 @@ use common::{Backend, fresh_database};
 use rayon::prelude::*;
 use roster::{
     config::Config,
-    domain::{Description, GroupName, hash_password},
+    domain::{AgentName, Description, Email, GroupName, Nickname, hash_password},
     import::{JobOutcome, RunLimit, pipeline},
     jobs::{Step, Worker},
-    storage::Storage,
+    storage::{ImportMode, ImportOptions, NewAgent, Storage},
 };
 use rust_xlsxwriter::Workbook;
 
@@ -55,7 +57,9 @@ fn main() {
         &["sqlite"]
     };
     for backend in backends {
-        for mode in ["import", "errors"] {
+        // ROSTER_BENCH_MODES=check,errors runs only those.
+        let modes = std::env::var("ROSTER_BENCH_MODES").unwrap_or("import,errors,check".into());
+        for mode in modes.split(',') {
             println!("\n== {backend}: {mode} ==");
             let exe = std::env::current_exe().unwrap();
             let status = Command::new(exe)
@@ -82,6 +86,7 @@ async fn child(mode: &str, backend: Backend) {
         .unwrap();
     match mode {
         "import" => import(&storage, &config, group).await,
+        "check" => check(&storage, &config, group).await,
         _ => errors_known(&storage, &config, group).await,
     }
 }
@@ -160,6 +165,50 @@ async fn errors_known(storage: &Storage, config: &Config, group: i64) {
     let job = storage.import_job(submitted.job_id).await.unwrap().unwrap();
     println!(
         "{LARGE_ROWS} rows: upload checked in {accepted:.2} s; all {} row errors known after {known:.2} s",
+        job.failed_count
+    );
+}
+
+async fn check(storage: &Storage, config: &Config, group: i64) {
+    // Agents the file names already: the check finds them, and would update them.
+    let hash = hash_password("existing password");
+    for i in (0..LARGE_ROWS).step_by(100) {
+        let email = Email::parse(&format!("agent{i}@example.com")).unwrap();
+        storage
+            .create_agent(NewAgent {
+                group_id: group,
+                name: &AgentName::parse(&format!("Agent {i}")).unwrap(),
+                nickname: &Nickname::parse("").unwrap(),
+                email: &email,
+                description: &Description::parse("").unwrap(),
+                password_hash: &hash,
+            })
+            .await
+            .unwrap();
+    }
+    let file = sheet(LARGE_ROWS, 7);
+    let start = Instant::now();
+    let submission = pipeline::Submission {
+        options: ImportOptions {
+            mode: ImportMode::Update,
+            dry_run: true,
+        },
+        ..pipeline::Submission::plain(group, "bench", "large.xlsx")
+    };
+    let submitted = pipeline::submit(storage, &config.limits, submission, file)
+        .await
+        .unwrap();
+    let accepted = start.elapsed().as_secs_f64();
+    let worker = Worker::new(storage.clone(), config.clone());
+    worker.step().await.unwrap();
+    let done = start.elapsed().as_secs_f64();
+    let job = storage.import_job(submitted.job_id).await.unwrap().unwrap();
+    assert!(job.has_result && job.options.dry_run);
+    println!(
+        "{LARGE_ROWS}-row check: upload accepted in {accepted:.2} s, check finished {:.2} s after it ({done:.2} s in all): {} would be created, {} updated, {} errors",
+        done - accepted,
+        job.created_count,
+        job.updated_count,
         job.failed_count
     );
 }
