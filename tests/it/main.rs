@@ -11,6 +11,7 @@ mod import;
 mod import_cancel;
 mod import_flow;
 mod import_jobs;
+mod import_undo;
 mod multi_process;
 mod search;
 mod security_files;
