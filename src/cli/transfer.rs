@@ -162,6 +162,9 @@ pub async fn cancel(storage: &Storage, job_id: Id) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Kept agents `roster imports undo` lists by name.
+const KEPT_LISTED: i64 = 50;
+
 /// `roster imports undo ID`: queues the undo and runs it here (a server on the same database
 /// may take it first; then this waits for it). Exit 1 when it cannot be undone.
 pub async fn undo(storage: &Storage, config: &Config, job_id: Id) -> anyhow::Result<ExitCode> {
@@ -177,14 +180,33 @@ pub async fn undo(storage: &Storage, config: &Config, job_id: Id) -> anyhow::Res
         return Ok(ExitCode::FAILURE);
     }
     let bar = progress_bar(0);
-    Worker::new(storage.clone(), config.clone())
-        .run_one(job_id, &|_, _| {})
-        .await?;
-    let job = wait_for(storage, job_id, &bar).await?;
+    let worker = Worker::new(storage.clone(), config.clone());
+    let update = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    // Runs here until it has ended. While a server on the same database holds it, this waits;
+    // if that server stops, or this run was interrupted (a panic lets the undo go at once),
+    // the next round takes it over, so the command never waits for a job nobody runs.
+    let job = loop {
+        worker.run_one(job_id, &update).await?;
+        let Some(job) = storage.import_job(job_id).await? else {
+            bail!("the import job {job_id} disappeared (was its group deleted?)");
+        };
+        if job.state != JobState::Undoing {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     bar.finish_and_clear();
     println!("{}", summary_line(&job));
-    for kept in storage.undo_kept_agents(job_id, 50).await? {
-        println!("  kept: {kept}");
+    let kept = storage.undo_kept_agents(job_id, KEPT_LISTED).await?;
+    for agent in &kept {
+        println!("  kept: {agent}");
+    }
+    let more = job.undo_kept_count - kept.len() as i64;
+    if more > 0 {
+        println!("  and {more} more kept");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ use super::{
     auth::{ApiAdmin, ClientAddress},
     error::{ApiResult, AppError},
     groups::ROW_ERRORS_SHOWN,
+    import_undo::undo_job,
     import_view::{ImportView, Moment},
     imports::{cancel_job, result_download, visible_job},
     session::MaybeSession,
@@ -36,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/imports/{id}", get(status))
         .route("/imports/{id}/result", get(result))
         .route("/imports/{id}/cancel", post(cancel))
+        .route("/imports/{id}/undo", post(undo))
         .fallback(|| async { super::error::ApiError(AppError::NotFound) })
 }
 
@@ -141,6 +143,9 @@ pub(crate) struct ImportJson {
     summary: Option<String>,
     error: Option<String>,
     result_url: Option<String>,
+    /// Undo: agents taken back, and agents kept because they changed after the import.
+    undone: i64,
+    undo_kept: i64,
     /// The first failed rows, on a single import's status: the banner's list grows live.
     #[serde(skip_serializing_if = "Option::is_none")]
     row_errors: Option<Vec<RowErrorJson>>,
@@ -177,6 +182,8 @@ impl ImportJson {
                 .has_result
                 .then(|| format!("/api/v1/imports/{}/result", job.id)),
             row_errors: None,
+            undone: job.undone_count,
+            undo_kept: job.undo_kept_count,
         }
     }
 
@@ -262,6 +269,19 @@ async fn cancel(
     Path(job_id): Path<Id>,
 ) -> ApiResult<Response> {
     cancel_job(&state, &user, job_id).await?;
+    let job = visible_job(&state, &user, job_id).await?;
+    let view = ImportView::latest(&state, &job).await?;
+    Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())
+}
+
+/// Takes an ended import back, as a durable job: 202 with its status (state `undoing`); 409
+/// when it is undone or undoing already, still running, or was a check.
+async fn undo(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(job_id): Path<Id>,
+) -> ApiResult<Response> {
+    undo_job(&state, &user, job_id).await?;
     let job = visible_job(&state, &user, job_id).await?;
     let view = ImportView::latest(&state, &job).await?;
     Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())

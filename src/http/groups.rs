@@ -18,11 +18,11 @@ use super::{
     import_view::{ImportView, Moment},
     tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
-use crate::import::RowOutcome;
+use crate::import::{RowOutcome, summary_line};
 use crate::{
     domain::{Description, GroupName, Id},
     org::Access,
-    storage::GroupUpdate,
+    storage::{GroupUpdate, ImportJob, JobState},
 };
 
 /// How many past imports the Properties panel lists.
@@ -64,6 +64,59 @@ pub(crate) struct GroupPage {
     pub(crate) more_errors: i64,
     pub(crate) history: Vec<ImportView>,
     pub(crate) notice: Option<&'static str>,
+    /// The imports of the history an Undo link is offered for.
+    pub(crate) undoable: Vec<Id>,
+    /// The latest undo among the history, with the agents it kept.
+    pub(crate) undo: Option<UndoNotice>,
+}
+
+impl GroupPage {
+    pub(crate) fn offers_undo(&self, job_id: &Id) -> bool {
+        self.undoable.contains(job_id)
+    }
+}
+
+/// An undo in progress or done, under the banner: its summary (None when the banner above
+/// already says it: the undone import is the latest) and the agents it kept.
+pub(crate) struct UndoNotice {
+    pub(crate) summary: Option<String>,
+    pub(crate) kept: Vec<String>,
+    pub(crate) more_kept: i64,
+}
+
+/// Kept agents listed under an undo's summary.
+const KEPT_SHOWN: i64 = 50;
+
+/// The history's undo in progress, else its latest finished one, with what it kept.
+async fn undo_notice(state: &AppState, imports: &[ImportJob]) -> AppResult<Option<UndoNotice>> {
+    let undo = imports
+        .iter()
+        .find(|job| job.state == JobState::Undoing)
+        .or_else(|| {
+            imports
+                .iter()
+                .filter(|job| job.state == JobState::Undone)
+                .max_by_key(|job| job.undone_at)
+        });
+    let Some(job) = undo else {
+        return Ok(None);
+    };
+    let kept: Vec<String> = state
+        .storage
+        .undo_kept_agents(job.id, KEPT_SHOWN)
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let is_latest = imports.first().is_some_and(|latest| latest.id == job.id);
+    if is_latest && kept.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(UndoNotice {
+        summary: (!is_latest).then(|| summary_line(job)),
+        more_kept: (job.undo_kept_count - kept.len() as i64).max(0),
+        kept,
+    }))
 }
 
 /// What each redirect after a change says at the top of the panel.
@@ -76,6 +129,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "check-queued" => {
             Some("File accepted. Every row is being checked; nothing will be changed.")
         }
+        "undo-requested" => Some("Undo requested. It runs in the background."),
         _ => None,
     }
 }
@@ -146,6 +200,12 @@ async fn group_page(
             .collect(),
         _ => Vec::new(),
     };
+    let undoable = imports
+        .iter()
+        .filter(|job| job.can_be_undone())
+        .map(|job| job.id)
+        .collect();
+    let undo = undo_notice(state, &imports).await?;
     let more_errors = imports
         .first()
         .map_or(0, |job| job.failed_count - row_errors.len() as i64)
@@ -181,6 +241,8 @@ async fn group_page(
         more_errors,
         history,
         notice: None,
+        undoable,
+        undo,
         tree,
         form,
     })

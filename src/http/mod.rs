@@ -11,6 +11,7 @@ pub(crate) mod error;
 mod forms;
 mod groups;
 mod health;
+mod import_undo;
 mod import_view;
 mod imports;
 mod login;
@@ -100,6 +101,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/admin/import-template.csv", get(imports::template_csv))
         .route("/admin/imports/{id}/result", get(imports::result))
         .route("/admin/imports/{id}/cancel", post(imports::cancel))
+        .route(
+            "/admin/imports/{id}/undo",
+            get(import_undo::confirm).post(import_undo::submit),
+        )
         .nest("/api/v1", api::router())
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/app.js", get(assets::script))

@@ -8,7 +8,7 @@ use crate::{
     config::Config,
     domain::Id,
     import::{JobOutcome, RunControl, RunLimit, RunSettings, Stop, pipeline},
-    storage::{Storage, StorageError},
+    storage::{JobState, Storage, StorageError},
 };
 
 /// What one step did.
@@ -90,18 +90,41 @@ impl Worker {
             return Ok(Step::Idle);
         };
         let job_id = job.id;
-        tracing::info!(job_id, stalled = job.stalled_attempts, "import claimed");
+        tracing::info!(
+            job_id,
+            stalled = job.stalled_attempts,
+            state = job.state.as_str(),
+            "import claimed"
+        );
         let control = RunControl {
             stop,
             limit,
             progress,
         };
-        let run = pipeline::run_job(&self.storage, &self.settings, &self.owner, job, control);
+        let (storage, settings, owner) = (&self.storage, &self.settings, self.owner.as_str());
+        let undo = job.state == JobState::Undoing;
         // A panic anywhere in the job (its hashing threads included) ends up here instead of
         // ending the worker: the job is given up with a reason, and the next one runs.
-        let guarded = AssertUnwindSafe(run).catch_unwind();
-        match with_heartbeat(&self.storage, job_id, &self.owner, lease, guarded).await {
+        let ran = if undo {
+            let run = pipeline::run_undo(storage, settings, owner, job, control);
+            let guarded = AssertUnwindSafe(run).catch_unwind();
+            with_heartbeat(storage, job_id, owner, lease, guarded).await
+        } else {
+            let run = pipeline::run_job(storage, settings, owner, job, control);
+            let guarded = AssertUnwindSafe(run).catch_unwind();
+            with_heartbeat(storage, job_id, owner, lease, guarded).await
+        };
+        match ran {
             Ok(outcome) => outcome.map(Step::Ran),
+            Err(panic) if undo => {
+                let message = panic_message(panic.as_ref());
+                tracing::error!(job_id, panic = message, "the undo job panicked");
+                // Its batch rolled back. No result file is written for an undo: it is let go
+                // at once, still counted as stalled, so the next claim retries it and a panic
+                // that repeats ends in the undo's own give-up.
+                self.storage.abandon_undo(job_id, &self.owner).await?;
+                Ok(Step::Ran(JobOutcome::Interrupted))
+            }
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
                 tracing::error!(job_id, panic = message, "the import job panicked");

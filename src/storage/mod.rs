@@ -11,6 +11,7 @@ mod import_undo;
 mod job_types;
 mod sessions;
 mod setup;
+mod undo_batch;
 
 use std::{str::FromStr, time::Duration};
 
@@ -28,12 +29,13 @@ pub use import_jobs::NewImport;
 pub use import_rows::{
     BatchWritten, NewImportRow, OutcomeKind, PendingAgent, PendingRow, StoredOutcome, WriteRefusals,
 };
-pub use import_undo::{KeptAgent, UndoRequest};
+pub use import_undo::{KeptAgent, KeptBecause, UndoPreview, UndoRequest};
 pub use job_types::{
     CancelRequest, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase, JobState,
     UnknownMode,
 };
 pub use sessions::{SessionKind, SessionRecord};
+pub use undo_batch::UndoBatch;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

@@ -12,6 +12,7 @@ mod import_cancel;
 mod import_flow;
 mod import_jobs;
 mod import_modes;
+mod import_undo;
 mod multi_process;
 mod search;
 mod security_files;

@@ -1,11 +1,13 @@
 //! One import from upload to result file, shared by the web, the API, the command line and the
 //! job runner: `submit` checks a file and queues it; `run` takes a claimed job through reading,
-//! checking and creating; `end` writes the result file, however the job ends.
+//! checking and creating; `end` writes the result file, however the job ends; `undo` takes an
+//! ended import back.
 
 mod end;
 mod groups;
 mod run;
 mod submit;
+mod undo;
 
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use crate::domain::PasswordPolicy;
 pub use end::give_up_held as give_up;
 pub use run::{MAX_STALLED_ATTEMPTS, run_job};
 pub use submit::{Submission, SubmitError, Submitted, check_file, submit};
+pub use undo::run_undo;
 
 /// The settings a job needs, and no more.
 #[derive(Debug, Clone)]
@@ -53,6 +56,9 @@ pub enum JobOutcome {
     },
     /// The whole file was unusable; the job is marked failed with the reason, no result file.
     Failed,
+    /// An undo ended: agents taken back, and agents kept because they changed after the
+    /// import (or were not reached by an undo given up), over all its attempts.
+    Undone { reverted: u64, kept: u64 },
     /// The lease went to another process, the process is stopping, or a test's run limit was
     /// reached: someone resumes it.
     Interrupted,

@@ -166,6 +166,7 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::GET, "/admin/import-template.xlsx", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::GET, "/admin/import-template.csv", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::GET, "/admin/imports/{job_a}/result", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::GET, "/admin/imports/{job_a}/undo", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/api/v1/tokens", WRONG_TOKEN, all(API_NO)),
         row(M::GET, "/api/v1/groups", Nothing, [API_NO, API_NO, OK, OK, OK]),
         row(M::GET, "/api/v1/groups/{group_a}/imports", Nothing, [API_NO, API_NO, OK, NF, OK]),
