@@ -14,6 +14,9 @@ pub(crate) fn write(
     summary: &ResultSummary,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
+    // Level 1: most of a save is deflating the sheet; 100,000 rows save in about half the
+    // time of the default level 6, for a file a few tenths larger.
+    workbook.set_zip_compression_level(1);
     // Constant memory, as for the full result: widths are measured before the first row.
     let ws = workbook.add_worksheet_with_constant_memory()?;
     let mut widths = Widths::new(2, 1);

@@ -193,8 +193,14 @@ impl Storage {
     /// The agents that already have these email keys, with their groups.
     pub async fn agents_by_email_keys(&self, keys: &[&str]) -> Result<Vec<ExistingAgent>> {
         let mut found = Vec::new();
-        // SQLite allows at most 32,766 bound values per statement; stay well below.
-        for chunk in keys.chunks(1000) {
+        // Measured on 100,000 emails: PostgreSQL takes 0.2 s in statements of 10,000 keys
+        // (0.5 s in statements of 1,000); SQLite, whose limit is 32,766 bound values, is
+        // five times slower with 10,000 than with 1,000.
+        let chunk_size = match self.backend {
+            super::Backend::Postgres => 10_000,
+            super::Backend::Sqlite => 1_000,
+        };
+        for chunk in keys.chunks(chunk_size) {
             let sql = format!(
                 "SELECT id, group_id, email_key FROM agents WHERE email_key IN ({})",
                 placeholders(1, chunk.len())

@@ -175,10 +175,30 @@ impl Storage {
     ) -> Result<bool> {
         let at = self.now();
         let (state, error) = match end {
-            JobEnd::Finished => (JobState::Finished, None),
+            JobEnd::Finished | JobEnd::Checked(_) => (JobState::Finished, None),
             JobEnd::EndedEarly(reason) => (JobState::Failed, Some(reason)),
             JobEnd::Cancelled => (JobState::Cancelled, None),
         };
+        let mut tx = self.pool.begin().await?;
+        if let JobEnd::Checked(counts) = end {
+            // A check stores no rows: its counts arrive with its end, in the same transaction.
+            let sql = format!(
+                "UPDATE import_jobs SET total_rows = $3, done_rows = $3, created_count = $4, \
+                        updated_count = $5, skipped_count = $6, kept_count = $7, failed_count = $8 \
+                 WHERE id = $1 AND {HELD}"
+            );
+            sqlx::query(&sql)
+                .bind(job_id)
+                .bind(owner)
+                .bind(counts.rows)
+                .bind(counts.created)
+                .bind(counts.updated)
+                .bind(counts.skipped)
+                .bind(counts.kept)
+                .bind(counts.failed)
+                .execute(&mut *tx)
+                .await?;
+        }
         let sql = format!(
             "UPDATE import_jobs SET state = $7, \
                     error = $6, upload = NULL, result = $3, finished_at = $4, result_expires_at = $5, \
@@ -193,9 +213,10 @@ impl Storage {
             .bind(at + keep_seconds)
             .bind(error)
             .bind(state.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         let finished = updated.rows_affected() == 1;
+        tx.commit().await?;
         if finished {
             self.forget_erased().await;
         }

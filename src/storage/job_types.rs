@@ -154,6 +154,19 @@ pub enum JobEnd<'a> {
     EndedEarly(&'a str),
     /// An administrator cancelled it.
     Cancelled,
+    /// A check (dry run) decided every row at once and stored none of them: its counts.
+    Checked(CheckCounts),
+}
+
+/// What a check found, row by row counted: what an import would create, update and skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckCounts {
+    pub rows: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub kept: i64,
+    pub failed: i64,
 }
 
 /// What a request to cancel found.

@@ -31,8 +31,8 @@ pub use import_rows::{
 };
 pub use import_undo::{KeptAgent, KeptBecause, UndoPreview, UndoRequest};
 pub use job_types::{
-    CancelRequest, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase, JobState,
-    UnknownMode,
+    CancelRequest, CheckCounts, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase,
+    JobState, UnknownMode,
 };
 pub use sessions::{SessionKind, SessionRecord};
 pub use undo_batch::UndoBatch;

@@ -12,7 +12,7 @@ use crate::{
         sheet,
     },
     org::OrgTree,
-    storage::{JobEnd, JobPhase, Storage, StorageError, StoredOutcome},
+    storage::{CheckCounts, JobEnd, JobPhase, Storage, StorageError, StoredOutcome},
     telemetry::spawn_blocking_with_tracing,
 };
 
@@ -76,6 +76,24 @@ enum Ending {
     Finished,
     EarlyBecause(String),
     Cancelled,
+    Checked,
+}
+
+/// Ends a check (dry run): its outcomes, decided all at once and never stored row by row, go
+/// straight into the result file, and its counts into the job.
+pub(super) async fn finish_check(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    upload: Vec<u8>,
+    outcomes: HashMap<u32, RowOutcome>,
+) -> Result<JobOutcome, StorageError> {
+    if !storage.set_phase(job_id, owner, JobPhase::Writing).await? {
+        return Ok(JobOutcome::Interrupted);
+    }
+    let end = (Some(upload), Ending::Checked);
+    write_outcomes(storage, settings, owner, job_id, end, outcomes).await
 }
 
 /// Ends a job before its last row. Rows not reached say `Not imported: <why>`; a job that never
@@ -139,6 +157,18 @@ async fn write_result(
         .into_iter()
         .filter_map(|(row_no, outcome)| Some((u32::try_from(row_no).ok()?, outcome?.into())))
         .collect();
+    write_outcomes(storage, settings, owner, job_id, (upload, ending), outcomes).await
+}
+
+/// Writes the result file from the upload and every row's outcome, then ends the job.
+async fn write_outcomes(
+    storage: &Storage,
+    settings: &RunSettings,
+    owner: &str,
+    job_id: Id,
+    (upload, ending): (Option<Vec<u8>>, Ending),
+    outcomes: HashMap<u32, RowOutcome>,
+) -> Result<JobOutcome, StorageError> {
     let count = |wanted: fn(&RowOutcome) -> bool| outcomes.values().filter(|o| wanted(o)).count();
     let created = count(RowOutcome::is_success) as u64;
     let not_imported = count(|o| matches!(o, RowOutcome::NotImported(_))) as u64;
@@ -155,6 +185,14 @@ async fn write_result(
         submitted_at: job.created_at,
         finished_at: storage.clock().now(),
         counts: ResultCounts::of(outcomes.values()),
+    };
+    let checked = CheckCounts {
+        rows: summary.counts.rows as i64,
+        created: summary.counts.created as i64,
+        updated: summary.counts.updated as i64,
+        skipped: summary.counts.skipped as i64,
+        kept: summary.counts.kept as i64,
+        failed: summary.counts.failed as i64,
     };
     let limits = settings.limits.clone();
     let bytes = spawn_blocking_with_tracing(move || {
@@ -184,6 +222,7 @@ async fn write_result(
         Ending::Finished => JobEnd::Finished,
         Ending::EarlyBecause(reason) => JobEnd::EndedEarly(reason),
         Ending::Cancelled => JobEnd::Cancelled,
+        Ending::Checked => JobEnd::Checked(checked),
     };
     if !storage.finish_job(job_id, owner, &bytes, keep, end).await? {
         return Ok(JobOutcome::Interrupted);
@@ -200,6 +239,10 @@ async fn write_result(
             created,
             failed,
             not_imported,
+        },
+        Ending::Checked => JobOutcome::Checked {
+            rows: checked.rows as u64,
+            failed,
         },
     })
 }

@@ -54,6 +54,8 @@ pub enum JobOutcome {
         failed: u64,
         not_imported: u64,
     },
+    /// A check (dry run) decided every row and changed nothing.
+    Checked { rows: u64, failed: u64 },
     /// The whole file was unusable; the job is marked failed with the reason, no result file.
     Failed,
     /// An undo ended: agents taken back, and agents kept because they changed after the

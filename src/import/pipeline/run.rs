@@ -91,6 +91,10 @@ pub async fn run_job(
     if !storage.set_phase(job.id, owner, JobPhase::Checking).await? {
         return Ok(JobOutcome::Interrupted);
     }
+    if job.options.dry_run && !validated {
+        let outcomes = check_only(storage, settings, &job, sheet, columns).await?;
+        return end::finish_check(storage, settings, owner, job.id, upload, outcomes).await;
+    }
     let Some((mut valid, total)) = check(storage, settings, owner, &job, sheet, columns).await?
     else {
         return Ok(JobOutcome::Interrupted);
@@ -155,15 +159,7 @@ async fn check(
     sheet: Sheet,
     columns: Columns,
 ) -> Result<Option<(HashMap<u32, validate::ValidRow>, u64)>, StorageError> {
-    let rules = validate::RowRules {
-        policy: settings.policy.clone(),
-        blank_password_keeps: job.options.mode == ImportMode::Update,
-    };
-    // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
-    // instead and read again for the result file, which keeps a 100,000-row job's memory flat.
-    let checked =
-        spawn_blocking_with_tracing(move || validate::validate_rows(&sheet, &columns, &rules))
-            .await;
+    let checked = validate_all(settings, job, sheet, columns).await;
     let total = checked.len() as u64;
     let mut valid = HashMap::new();
     let mut decided = Vec::with_capacity(checked.len());
@@ -180,7 +176,11 @@ async fn check(
         }
     }
     if job.total_rows.is_none() {
-        let mut rows = plan_rows(storage, job, &mut valid).await?;
+        let mut rows: Vec<NewImportRow> = plan_rows(storage, job, &mut valid)
+            .await?
+            .into_iter()
+            .map(|(row_no, planned)| planned.into_row(row_no))
+            .collect();
         rows.append(&mut decided);
         rows.sort_unstable_by_key(|row| row.row_no);
         if !storage.record_validation(job.id, owner, &rows).await? {
@@ -191,13 +191,86 @@ async fn check(
     Ok(Some((valid, total)))
 }
 
-/// Decides what each valid row does. Rows decided now (errors, skips, a check's verdicts)
-/// leave `valid`; the rest stay there, to be written.
+/// Every row against the file's rules and the job's mode.
+async fn validate_all(
+    settings: &RunSettings,
+    job: &ClaimedJob,
+    sheet: Sheet,
+    columns: Columns,
+) -> Vec<validate::Checked> {
+    let rules = validate::RowRules {
+        policy: settings.policy.clone(),
+        blank_password_keeps: job.options.mode == ImportMode::Update,
+    };
+    // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
+    // instead and read again for the result file, which keeps a 100,000-row job's memory flat.
+    spawn_blocking_with_tracing(move || validate::validate_rows(&sheet, &columns, &rules)).await
+}
+
+/// A check: every row validated and planned as for real, nothing hashed, stored or changed.
+/// Its outcomes go straight to the result file: a rerun after a crash costs seconds, so no
+/// row is stored on the way (which is most of what 100,000 rows would cost).
+async fn check_only(
+    storage: &Storage,
+    settings: &RunSettings,
+    job: &ClaimedJob,
+    sheet: Sheet,
+    columns: Columns,
+) -> Result<HashMap<u32, RowOutcome>, StorageError> {
+    let mut valid = HashMap::new();
+    let mut outcomes = HashMap::new();
+    for item in validate_all(settings, job, sheet, columns).await {
+        match item {
+            validate::Checked::Valid(row) => {
+                valid.insert(row.row_no, row);
+            }
+            validate::Checked::Invalid { row_no, outcome }
+            | validate::Checked::Kept { row_no, outcome } => {
+                outcomes.insert(row_no, outcome);
+            }
+        }
+    }
+    for (row_no, planned) in plan_rows(storage, job, &mut valid).await? {
+        if let Plan::Decided(outcome) = planned.plan {
+            outcomes.insert(row_no, outcome);
+        }
+    }
+    tracing::info!(rows = outcomes.len(), "import checked");
+    Ok(outcomes)
+}
+
+/// A valid row's plan and the group its agent goes to.
+struct Planned {
+    plan: Plan,
+    group_id: Option<Id>,
+}
+
+impl Planned {
+    fn into_row(self, row_no: u32) -> NewImportRow {
+        let row_no = row_no.into();
+        let (group_id, agent_id) = match self.plan {
+            Plan::Decided(outcome) => {
+                return NewImportRow::decided(row_no, StoredOutcome::from(&outcome));
+            }
+            Plan::Create => (self.group_id, None),
+            Plan::Update { agent_id } => (self.group_id, Some(agent_id)),
+        };
+        NewImportRow {
+            row_no,
+            outcome: None,
+            group_id,
+            agent_id,
+        }
+    }
+}
+
+/// Decides what each valid row does, in row order. Rows decided now (errors, skips, a check's
+/// verdicts) leave `valid`; the rest stay there, to be written.
 async fn plan_rows(
     storage: &Storage,
     job: &ClaimedJob,
     valid: &mut HashMap<u32, validate::ValidRow>,
-) -> Result<Vec<NewImportRow>, StorageError> {
+) -> Result<Vec<(u32, Planned)>, StorageError> {
     let keys: Vec<&str> = valid.values().map(|row| row.email.key()).collect();
     let existing: HashMap<String, ExistingAgent> = storage
         .agents_by_email_keys(&keys)
@@ -210,37 +283,23 @@ async fn plan_rows(
     let mut groups = RowGroups::new(storage, job.group_id, !job.options.dry_run).await?;
     let mut row_numbers: Vec<u32> = valid.keys().copied().collect();
     row_numbers.sort_unstable();
-    let mut rows = Vec::with_capacity(row_numbers.len());
+    let mut planned = Vec::with_capacity(row_numbers.len());
     for row_no in row_numbers {
         let row = &valid[&row_no];
         let target = groups.target(row.group.as_ref()).await?;
         let agent = existing.get(row.email.key());
         let has_password = row.password.is_some();
         let plan = plan_row(job.options, target, agent, has_password, &group_name);
+        if matches!(plan, Plan::Decided(_)) {
+            valid.remove(&row_no);
+        }
         let group_id = match target {
             Target::Group(id) => Some(id),
             Target::NewGroup => None,
         };
-        rows.push(match plan {
-            Plan::Create => NewImportRow {
-                row_no: row_no.into(),
-                outcome: None,
-                group_id,
-                agent_id: None,
-            },
-            Plan::Update { agent_id } => NewImportRow {
-                row_no: row_no.into(),
-                outcome: None,
-                group_id,
-                agent_id: Some(agent_id),
-            },
-            Plan::Decided(outcome) => {
-                valid.remove(&row_no);
-                NewImportRow::decided(row_no.into(), StoredOutcome::from(&outcome))
-            }
-        });
+        planned.push((row_no, Planned { plan, group_id }));
     }
-    Ok(rows)
+    Ok(planned)
 }
 
 /// A row ready to hash and write.

@@ -30,6 +30,9 @@ pub(crate) fn write_result(
     summary: &ResultSummary,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
+    // Level 1: most of a save is deflating the sheet; 100,000 rows save in about half the
+    // time of the default level 6, for a file a few tenths larger.
+    workbook.set_zip_compression_level(1);
     // Constant memory: rows go straight to a temporary file, so 100,000 rows cost megabytes,
     // not hundreds of them. Rows must then be written in ascending order, as they are.
     let ws = workbook.add_worksheet_with_constant_memory()?;
