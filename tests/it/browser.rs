@@ -670,3 +670,176 @@ async fn pages_work_with_javascript_switched_off() {
     })
     .await;
 }
+
+/// Writes `rows` (the header first) as an .xlsx named `name` in `folder`.
+fn save_sheet(folder: &Path, name: &str, rows: &[Vec<C>]) -> PathBuf {
+    let path = folder.join(name);
+    std::fs::write(&path, xlsx(rows)).expect("save the sheet");
+    path
+}
+
+/// The lifecycle as an administrator lives it: check the file, fix it, import it, retry only
+/// the failed row from the result file, then undo the import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fix_import_retry_undo() {
+    bounded("check_fix_import_retry_undo", async {
+        let Some(browser) = Browser::start("check_fix_import_retry_undo").await else {
+            return;
+        };
+        let app = TestApp::spawn_driven(Backend::Sqlite)
+            .await
+            .expect("SQLite always runs");
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        sign_in(&browser, &app).await;
+        let folder = tempfile::tempdir().expect("a folder for the files");
+        let header = || vec![C::T("Name"), C::T("Email"), C::T("Password")];
+        let row = |name: &str, email: &str, password: &str| {
+            vec![C::S(name.into()), C::S(email.into()), C::S(password.into())]
+        };
+        let mut rows = vec![header()];
+        for i in 0..4 {
+            rows.push(row(
+                &format!("Loop Agent {i}"),
+                &format!("loop{i}@example.com"),
+                &format!("loop password {i}"),
+            ));
+        }
+        rows.push(row("Bad Email", "bad-at-example.com", "loop password 4"));
+        rows.push(row("Short", "short@example.com", "123"));
+        let group_page = app.url(&format!("/admin/groups/{support}"));
+        let headline = "#group-properties > .notification .headline";
+
+        // 1. Check the file: every row judged, nothing created.
+        browser.goto(&group_page).await;
+        browser.click_and_wait("#import-users").await;
+        assert!(
+            browser.exists("#mode-create:checked").await,
+            "create is the default"
+        );
+        choose_file(&browser, &save_sheet(folder.path(), "agents.xlsx", &rows)).await;
+        browser.click_and_wait("#check-file").await;
+        assert_eq!(
+            browser.text(headline).await,
+            "Checking agents.xlsx. Nothing will be changed."
+        );
+        assert!(matches!(
+            app.worker().step().await.unwrap(),
+            Step::Ran(JobOutcome::Checked { rows: 6, failed: 2 })
+        ));
+        browser.goto(&group_page).await;
+        assert_eq!(
+            browser.text(headline).await,
+            "Check of agents.xlsx: 4 would be created, 2 errors — nothing was changed"
+        );
+        browser.shot("1-checked").await;
+        browser.click(".notification a.download").await;
+        let checked = read_result(&browser.downloaded("agents.result.xlsx").await);
+        assert_eq!(checked[1][3], "Would create");
+        assert!(checked[5][3].starts_with("Error: "), "{:?}", checked[5]);
+        let agents: serde_json::Value = app.get("/api/v1/groups").await.json().await.unwrap();
+        assert_eq!(agents[0]["agent_count"], 0, "a check creates nobody");
+
+        // 2. Fix the email the check found, and import. The short password stays wrong.
+        rows[5] = row("Bad Email", "bad@example.com", "loop password 4");
+        browser.click_and_wait("#import-users").await;
+        choose_file(&browser, &save_sheet(folder.path(), "fixed.xlsx", &rows)).await;
+        browser.click_and_wait("#upload").await;
+        assert_eq!(
+            browser.text(headline).await,
+            "Bulk import in progress. Please wait."
+        );
+        app.worker().step().await.unwrap();
+        browser.goto(&group_page).await;
+        assert_eq!(
+            browser.text(headline).await,
+            "Import of fixed.xlsx finished: 5 agents created, 1 failed"
+        );
+        browser.shot("2-imported").await;
+        browser.click(".notification a.download").await;
+        let result = read_result(&browser.downloaded("fixed.result.xlsx").await);
+        assert!(result[6][3].contains("at least"), "{:?}", result[6]);
+
+        // 3. Retry only the failed row: its password typed again in the result file.
+        let mut retry: Vec<Vec<C>> = result
+            .iter()
+            .map(|cells| cells.iter().map(|cell| C::S(cell.clone())).collect())
+            .collect();
+        retry[6][2] = C::S("long enough now".into());
+        browser.click_and_wait("#import-users").await;
+        choose_file(
+            &browser,
+            &save_sheet(folder.path(), "fixed.result.xlsx", &retry),
+        )
+        .await;
+        browser.click_and_wait("#upload").await;
+        app.worker().step().await.unwrap();
+        browser.goto(&group_page).await;
+        assert_eq!(
+            browser.text(headline).await,
+            "Import of fixed.result.xlsx finished: 1 agent created, 5 already done, 0 failed"
+        );
+        browser.shot("3-retried").await;
+        browser.click(".notification a.download").await;
+        let again = read_result(&browser.downloaded("fixed.result.result.xlsx").await);
+        assert_eq!(
+            again[0],
+            ["Name", "Email", "Password", "Result"],
+            "one Result column"
+        );
+        assert!(
+            again[1..].iter().all(|cells| cells[3] == "Success"),
+            "{again:?}"
+        );
+
+        // 4. Undo the first import from the history: its five agents go, the retried one stays.
+        let jobs: serde_json::Value = app
+            .get(&format!("/api/v1/groups/{support}/imports"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let first_import = jobs[1]["id"].as_i64().expect("the import of fixed.xlsx");
+        browser
+            .click_and_wait(&format!(
+                "a.undo-import[href=\"/admin/imports/{first_import}/undo\"]"
+            ))
+            .await;
+        assert!(
+            browser
+                .text("#undo-what")
+                .await
+                .starts_with("5 agents created by this import will be deleted and signed out"),
+            "the confirmation says what will happen"
+        );
+        browser.shot("4-confirm-undo").await;
+        browser.click_and_wait("#undo-import-confirm").await;
+        assert!(matches!(
+            app.worker().step().await.unwrap(),
+            Step::Ran(JobOutcome::Undone {
+                reverted: 5,
+                kept: 0
+            })
+        ));
+        browser.goto(&group_page).await;
+        assert!(
+            browser
+                .text(".undo-notice .headline")
+                .await
+                .starts_with("Import of fixed.xlsx undone: 5 agents taken back"),
+            "{}",
+            browser.text(".undo-notice .headline").await
+        );
+        browser.shot("5-undone").await;
+        let groups: serde_json::Value = app.get("/api/v1/groups").await.json().await.unwrap();
+        assert_eq!(
+            groups[0]["agent_count"], 1,
+            "only the retried agent is left"
+        );
+        assert!(browser.console_errors().await.is_empty());
+
+        browser.close().await;
+        app.stop().await;
+    })
+    .await;
+}
