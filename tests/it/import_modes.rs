@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
 use crate::common::sheets::{C, read_result, t, xlsx};
-use crate::common::{TestApp, browser, location};
+use crate::common::{TestApp, browser, location, roster_cli};
 use roster::{domain::Email, jobs::Step};
 
 fn s(text: &str) -> C {
@@ -262,5 +262,62 @@ on_both_backends! {
         assert!(!signs_in(&app, "di@example.com", "********").await, "the mask is never a password");
         assert!(signs_in(&app, "bob@example.com", "bob password 1").await);
         assert!(signs_in(&app, "ann@example.com", "ann password 1").await, "Ann was not touched");
+    }
+}
+
+on_both_backends! {
+    async fn the_command_line_checks_in_a_mode_and_lists_a_groups_imports(backend) {
+        let Some(app) = TestApp::spawn_driven(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        app.create_agent(support, "Ann Lee", "ann@example.com", "ann password 1").await;
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("agents.xlsx");
+        std::fs::write(&file, mixed_file("")).unwrap();
+        let file = file.display().to_string();
+
+        let check = roster_cli(&app, &["import", "--group", "Support", "--mode", "update", "--dry-run", &file]);
+        assert!(check.status.success(), "{check:?}");
+        let out = String::from_utf8_lossy(&check.stdout);
+        assert!(out.contains("Check of agents.xlsx: 2 would be created, 1 would be updated, 0 errors — nothing was changed"), "{out}");
+        let cells = read_result(&std::fs::read(folder.path().join("agents.result.xlsx")).unwrap());
+        assert_eq!(cells[1][4], "Would update");
+        assert_eq!(agent_name(&app, "bob@example.com").await, None, "a check creates nobody");
+
+        let unknown = roster_cli(&app, &["import", "--group", "Support", "--mode", "merge", &file]);
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("the mode must be create, update or skip"));
+
+        let list = roster_cli(&app, &["imports", "list", "--group", "Support"]);
+        let out = String::from_utf8_lossy(&list.stdout);
+        assert!(out.contains("finished") && out.contains("update") && out.contains("Check of agents.xlsx"), "{out}");
+    }
+}
+
+on_both_backends! {
+    async fn the_import_page_says_another_import_waits_and_the_status_lists_row_errors(backend) {
+        let Some(app) = TestApp::spawn_driven(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let file = xlsx(&[
+            vec![t("Name"), t("Email"), t("Password")],
+            vec![t("Ann"), t("ann-at-example.com"), t("ann password 1")],
+            vec![t("Bob"), t("bob@example.com"), t("bob password 1")],
+        ]);
+        app.upload(&app.client, support, "agents.xlsx", file).await;
+        let page = app.get(&format!("/admin/groups/{support}/import")).await.text().await.unwrap();
+        assert!(page.contains("An import of agents.xlsx is queued for this group."), "{page}");
+        assert!(page.contains("id=\"check-file\"") && page.contains("name=\"mode\""));
+
+        // One batch short of the end: the errors are known and listed while it runs.
+        let job = app.latest_job(&app.client, support).await;
+        let limit = roster::import::RunLimit { max_batches: Some(0), ..Default::default() };
+        app.worker().step_limited(limit).await.unwrap();
+        let status: Value = app.get(&format!("/api/v1/imports/{job}")).await.json().await.unwrap();
+        assert_eq!(status["state"], "running");
+        assert_eq!(status["row_errors"][0]["row"], 2);
+        assert!(status["row_errors"][0]["message"].as_str().unwrap().starts_with("Error: "), "{status}");
+        let page = app.get(&format!("/admin/groups/{support}/import")).await.text().await.unwrap();
+        assert!(page.contains("An import of agents.xlsx is running in this group."));
     }
 }

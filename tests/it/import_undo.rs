@@ -6,7 +6,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::sheets::{agents, t, xlsx};
-use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location, roster_cli};
 use roster::{
     import::{JobOutcome, RunLimit, pipeline},
     jobs::Step,
@@ -372,14 +372,4 @@ on_both_backends! {
         assert_eq!(again.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&again.stderr).contains("has already been undone"));
     }
-}
-
-/// Runs the `roster` binary against the app's database, as an operator would.
-fn roster_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env("DATABASE_URL", &app.database_url)
-        .env("ROSTER_LOG", "warn")
-        .output()
-        .expect("the roster binary runs")
 }

@@ -460,3 +460,13 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs the `roster` binary against the app's database, as an operator would.
+pub fn roster_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("ROSTER_LOG", "warn")
+        .output()
+        .expect("the roster binary runs")
+}
