@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     domain::PasswordPolicy,
-    import::{Limits, RunSettings},
+    import::{HashPool, Limits, RunSettings},
     storage::ImportMode,
 };
 
@@ -194,6 +194,10 @@ pub struct Settings {
         global = true
     )]
     pub job_lease_seconds: u64,
+    /// Threads a process hashes imported passwords on (hashing is nearly all of an import's
+    /// work). Default: one per core; fewer keeps cores free for the pages.
+    #[arg(long, env = "ROSTER_HASH_THREADS", global = true)]
+    pub hash_threads: Option<usize>,
     /// On SIGTERM or Ctrl-C, how long to wait for requests and the batch in progress to finish
     /// before exiting anyway.
     #[arg(
@@ -232,6 +236,8 @@ pub struct Config {
     pub session_max: Duration,
     pub job_lease: Duration,
     pub shutdown_grace: Duration,
+    /// None: one hashing thread per core.
+    pub hash_threads: Option<usize>,
 }
 
 impl Config {
@@ -270,6 +276,7 @@ impl Config {
             session_max: Duration::from_secs(settings.session_max_hours * 3_600),
             job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
             shutdown_grace: Duration::from_secs(settings.shutdown_seconds),
+            hash_threads: settings.hash_threads.filter(|&threads| threads > 0),
         })
     }
 
@@ -290,6 +297,7 @@ impl From<&Config> for RunSettings {
             policy: config.password_policy.clone(),
             lease: config.job_lease,
             result_retention: config.result_retention,
+            hashing: HashPool::new(config.hash_threads),
         }
     }
 }

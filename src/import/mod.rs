@@ -42,4 +42,4 @@ pub(crate) use job_summary::sample_job;
 pub use job_summary::summary_line;
 pub use limits::Limits;
 pub use outcome::{EMAIL_TAKEN, RowOutcome};
-pub use pipeline::{JobOutcome, RunControl, RunLimit, RunSettings, Stop, Submitted};
+pub use pipeline::{HashPool, JobOutcome, RunControl, RunLimit, RunSettings, Stop, Submitted};

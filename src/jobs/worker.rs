@@ -1,4 +1,4 @@
-use std::{panic::AssertUnwindSafe, time::Duration};
+use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use futures_util::FutureExt;
 use tokio::sync::watch;
@@ -7,7 +7,10 @@ use super::{WorkerStatus, heartbeat::with_heartbeat};
 use crate::{
     config::Config,
     domain::Id,
-    import::{JobOutcome, RunControl, RunLimit, RunSettings, Stop, pipeline},
+    import::{
+        JobOutcome, RunControl, RunLimit, RunSettings, Stop,
+        pipeline::{self, HelpCache, Helped},
+    },
     storage::{JobState, Storage, StorageError},
 };
 
@@ -15,6 +18,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Ran(JobOutcome),
+    /// Wrote rows of a job another process holds (PostgreSQL).
+    Helped(Helped),
     Idle,
 }
 
@@ -27,6 +32,8 @@ pub struct Worker {
     session_idle: Duration,
     session_max: Duration,
     owner: String,
+    /// The rows of the job this process last helped with, read once for all its chunks.
+    help_cache: Arc<tokio::sync::Mutex<HelpCache>>,
 }
 
 /// How often an idle worker looks for work: an upload waits at most this long to start.
@@ -46,6 +53,7 @@ impl Worker {
             session_idle: config.session_idle,
             session_max: config.session_max,
             owner,
+            help_cache: Arc::default(),
         }
     }
 
@@ -64,6 +72,44 @@ impl Worker {
     ) -> Result<Step, StorageError> {
         self.step_with(Some(job_id), Stop::never(), RunLimit::default(), progress)
             .await
+    }
+
+    /// Writes one chunk of a job another process holds, if one needs it (PostgreSQL).
+    pub async fn help(&self) -> Result<Step, StorageError> {
+        self.help_with(Stop::never(), RunLimit::default()).await
+    }
+
+    /// A helping step that stops where the test says, as if its process had died.
+    #[cfg(feature = "test-support")]
+    pub async fn help_limited(&self, limit: RunLimit) -> Result<Step, StorageError> {
+        self.help_with(Stop::never(), limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(owner = %self.owner))]
+    async fn help_with(&self, stop: Stop, limit: RunLimit) -> Result<Step, StorageError> {
+        let control = RunControl {
+            stop,
+            limit,
+            progress: &|_, _| {},
+        };
+        let mut cache = self.help_cache.lock().await;
+        let (storage, settings, owner) = (&self.storage, &self.settings, self.owner.as_str());
+        let helping = pipeline::help(storage, settings, owner, &mut cache, control);
+        // A panic while helping costs the chunk in flight: its lease runs out and another
+        // process writes it. The rows read are dropped, in case they were the cause.
+        match AssertUnwindSafe(helping).catch_unwind().await {
+            Ok(Ok(Helped::Nothing)) => Ok(Step::Idle),
+            Ok(Ok(helped)) => Ok(Step::Helped(helped)),
+            Ok(Err(error)) => Err(error),
+            Err(panic) => {
+                tracing::error!(
+                    panic = panic_message(panic.as_ref()),
+                    "helping with an import panicked"
+                );
+                *cache = HelpCache::default();
+                Ok(Step::Idle)
+            }
+        }
     }
 
     /// A step that stops where the test says: after some batches, as if the process had died,
@@ -159,11 +205,15 @@ impl Worker {
                 break;
             }
             let stop = Stop::on(shutdown.clone());
-            let pause = match self
-                .step_with(None, stop, RunLimit::default(), &|_, _| {})
+            let step = match self
+                .step_with(None, stop.clone(), RunLimit::default(), &|_, _| {})
                 .await
             {
-                Ok(Step::Ran(_)) => Duration::ZERO,
+                Ok(Step::Idle) => self.help_with(stop, RunLimit::default()).await,
+                other => other,
+            };
+            let pause = match step {
+                Ok(Step::Ran(_) | Step::Helped(_)) => Duration::ZERO,
                 Ok(Step::Idle) => POLL_INTERVAL,
                 Err(error) => {
                     tracing::error!(%error, "import worker step failed");

@@ -123,6 +123,21 @@ impl Storage {
             .transpose()
     }
 
+    /// A job another process holds, for this one to help write: running and past its
+    /// validation. The upload is what a helper reads its rows from.
+    pub async fn job_to_help(&self, job_id: Id) -> Result<Option<ClaimedJob>> {
+        let sql = format!(
+            "SELECT {CLAIMED_COLUMNS} FROM import_jobs \
+             WHERE id = $1 AND state = 'running' AND phase = 'creating' AND upload IS NOT NULL"
+        );
+        sqlx::query_as::<_, ClaimedRow>(&sql)
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(ClaimedJob::try_from)
+            .transpose()
+    }
+
     /// The heartbeat: extends the lease; false when another process has taken the job over.
     pub async fn renew_lease(&self, job_id: Id, owner: &str, lease_seconds: i64) -> Result<bool> {
         let sql = format!("UPDATE import_jobs SET lease_until = $3 WHERE id = $1 AND {HELD}");

@@ -1,13 +1,17 @@
 //! An import's ledger: one row per data row of its file, with that row's outcome.
 //!
 //! Exactly-once rests on one rule: a row's agent and the row's outcome are written in the same
-//! transaction, and that transaction first re-checks that this process still holds the job's
-//! lease. A process that lost its lease writes nothing; the next owner starts from the rows
-//! whose outcome is still NULL.
+//! transaction, and that transaction first re-checks that this process still holds the row's
+//! chunk (`import_chunks`). A process that lost its chunk writes nothing; the next holder
+//! starts from the chunk's rows whose outcome is still NULL.
 
 use std::collections::HashMap;
 
-use super::{Result, Storage, StorageError, placeholders};
+use super::{
+    Result, Storage, StorageError,
+    import_chunks::{Chunk, close_chunks},
+    placeholders,
+};
 use crate::domain::{Email, Id};
 
 /// Which kind of end a row came to; with its message, the Result cell (`import::RowOutcome`).
@@ -239,24 +243,29 @@ impl Storage {
     /// Writes a batch of agents — creates and updates — and records each row's outcome, with
     /// what undo needs (the agent, its revision, an updated agent's earlier values), in one
     /// transaction. A row refused meanwhile (its email taken, its agent deleted) gets its
-    /// refusal instead of failing the batch. Returns None when the lease was lost, having
-    /// written nothing.
+    /// refusal instead of failing the batch. The chunk's lease is renewed on the way. Returns
+    /// None when the chunk was lost (taken over, or its job ended), having written nothing.
+    ///
+    /// Locks are taken in one order — the chunk, the rows, then the job — as every other
+    /// statement touching them does, so processes writing one job never deadlock.
     pub async fn apply_batch(
         &self,
-        job_id: Id,
+        chunk: &Chunk,
         owner: &str,
         lease_seconds: i64,
         agents: &[PendingAgent],
         refusals: &WriteRefusals,
     ) -> Result<Option<BatchWritten>> {
         let at = self.now();
+        let job_id = chunk.job_id;
         let mut tx = self.pool.begin().await?;
         let ours = sqlx::query(
-            "UPDATE import_jobs SET lease_until = $1, stalled_attempts = 0 \
-             WHERE id = $2 AND owner = $3 AND state = 'running'",
+            "UPDATE import_chunks SET lease_until = $1 \
+             WHERE job_id = $2 AND chunk_no = $3 AND owner = $4 AND done_at IS NULL",
         )
         .bind(at + lease_seconds)
         .bind(job_id)
+        .bind(chunk.chunk_no)
         .bind(owner)
         .execute(&mut *tx)
         .await?;
@@ -296,12 +305,18 @@ impl Storage {
         }
         count_rows(&mut tx, job_id, OutcomeKind::Success, written.created).await?;
         count_rows(&mut tx, job_id, OutcomeKind::Updated, written.updated).await?;
+        // Whoever wrote it, the job got further: its crashes so far are not held against it.
+        sqlx::query("UPDATE import_jobs SET stalled_attempts = 0 WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(written))
     }
 
-    /// Gives every row still waiting the same outcome (a job ending before its last row).
-    /// Returns false when the lease was lost.
+    /// Gives every row still waiting the same outcome (a job ending before its last row),
+    /// having first closed the job's chunks: a batch in flight in another process is waited
+    /// for, and none is written afterwards. Returns false when the lease was lost.
     pub async fn settle_pending_rows(
         &self,
         job_id: Id,
@@ -309,6 +324,8 @@ impl Storage {
         outcome: &StoredOutcome,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
+        // The chunks before the job, in the order batches lock them.
+        close_chunks(&mut tx, job_id, self.now()).await?;
         let ours = sqlx::query(
             "UPDATE import_jobs SET stalled_attempts = 0 WHERE id = $1 AND owner = $2 AND state = 'running'",
         )

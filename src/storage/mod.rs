@@ -5,6 +5,7 @@
 mod admins;
 mod agents;
 mod groups;
+mod import_chunks;
 mod import_jobs;
 mod import_rows;
 mod import_undo;
@@ -25,6 +26,7 @@ use crate::domain::Clock;
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExistingAgent, ExportRow, NewAgent};
 pub use groups::{GroupRecord, GroupUpdate};
+pub use import_chunks::Chunk;
 pub use import_jobs::NewImport;
 pub use import_rows::{
     BatchWritten, NewImportRow, OutcomeKind, PendingAgent, PendingRow, StoredOutcome, WriteRefusals,
@@ -140,6 +142,10 @@ impl Storage {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The same storage reading another clock: tests move time with it.

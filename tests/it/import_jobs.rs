@@ -10,7 +10,10 @@ use crate::common::{Backend, fresh_database};
 use roster::{
     config::Config,
     domain::{Clock, Description, GroupName},
-    import::{JobOutcome, RunLimit, pipeline},
+    import::{
+        JobOutcome, RunLimit,
+        pipeline::{self, Helped},
+    },
     jobs::{Step, Worker},
     storage::{CancelRequest, JobState, OutcomeKind, Storage},
 };
@@ -361,5 +364,72 @@ on_both_backends! {
         assert_eq!(setup.worker().step().await.unwrap(), nothing);
         assert_cancelled(&setup, queued, 10).await;
         assert_eq!(setup.storage.request_cancel(9_999).await.unwrap(), CancelRequest::NotFound);
+    }
+}
+
+/// 600 good rows: three chunks (256, 256, 88), of four, four and two batches.
+fn chunked_file() -> Vec<u8> {
+    xlsx(&agents("Chunk", 600))
+}
+
+on_both_backends! {
+    async fn processes_without_a_job_write_chunks_of_another_and_a_dead_helpers_chunk_is_taken_over(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(chunked_file()).await;
+
+        // The holder writes one batch of the first chunk, then "dies" holding job and chunk.
+        let holder = setup.worker();
+        assert_eq!(holder.step_limited(one_batch()).await.unwrap(), Step::Ran(JobOutcome::Interrupted));
+        let helper = setup.worker();
+        if backend == Backend::Sqlite {
+            // One process per job on SQLite: another waits for the lease, then runs it all.
+            assert_eq!(helper.help().await.unwrap(), Step::Idle, "no helping on SQLite");
+            setup.lease_runs_out();
+            assert_eq!(helper.step().await.unwrap(), Step::Ran(JobOutcome::Finished { created: 600, failed: 0 }));
+            assert_eq!(setup.storage.chunk_writers(job).await.unwrap().len(), 1);
+        } else {
+            // A process with nothing of its own writes the next chunk whole…
+            let wrote = |rows, whole_chunk| Step::Helped(Helped::Wrote { job_id: job, rows, whole_chunk });
+            assert_eq!(helper.help().await.unwrap(), wrote(256, true));
+            // …and another dies one batch into the last chunk.
+            let dying = setup.worker();
+            assert_eq!(dying.help_limited(one_batch()).await.unwrap(), wrote(64, false));
+            assert_eq!(setup.worker().help().await.unwrap(), Step::Idle, "every chunk is held");
+            assert_eq!(setup.storage.processes_working(job).await.unwrap(), 2, "the holder and the dying helper");
+            let partial = setup.storage.import_job(job).await.unwrap().unwrap();
+            assert_eq!(partial.created_count, 64 + 256 + 64);
+
+            // Their leases run out: the next process takes the job, and both dead chunks.
+            setup.lease_runs_out();
+            let successor = setup.worker();
+            assert_eq!(successor.step().await.unwrap(), Step::Ran(JobOutcome::Finished { created: 600, failed: 0 }));
+            let writers = setup.storage.chunk_writers(job).await.unwrap();
+            assert_eq!(writers.iter().map(|(_, chunks)| chunks).collect::<Vec<_>>(), [&1, &2], "{writers:?}");
+        }
+        let kinds = setup.kinds(job).await;
+        assert_eq!(kinds.len(), 600);
+        assert!(kinds.iter().all(|kind| *kind == Some(OutcomeKind::Success)), "every row's outcome, exactly once");
+        let created = setup.storage.agents_in_group(setup.group, 1000, 0).await.unwrap();
+        let mut emails: Vec<_> = created.iter().map(|a| a.email.clone()).collect();
+        emails.sort();
+        emails.dedup();
+        assert_eq!((created.len(), emails.len()), (600, 600), "no agent twice, none missing");
+        let result = read_result(&setup.storage.import_result(job).await.unwrap().unwrap());
+        assert!(result[1..].iter().all(|row| row[3] == "Success"));
+        assert_eq!(setup.storage.open_chunks(job).await.unwrap(), 0);
+    }
+}
+
+on_both_backends! {
+    async fn a_cancel_stops_the_helpers_too(backend) {
+        let Some(setup) = setup(backend).await else { return };
+        let job = setup.submit(chunked_file()).await;
+        assert_eq!(setup.worker().step_limited(one_batch()).await.unwrap(), Step::Ran(JobOutcome::Interrupted));
+        assert_eq!(setup.storage.request_cancel(job).await.unwrap(), CancelRequest::Requested);
+        assert_eq!(setup.worker().help().await.unwrap(), Step::Idle, "a cancelled import needs no help");
+        setup.lease_runs_out();
+        let cancelled = Step::Ran(JobOutcome::Cancelled { created: 64, failed: 0, not_imported: 536 });
+        assert_eq!(setup.worker().step().await.unwrap(), cancelled);
+        assert_eq!(setup.storage.open_chunks(job).await.unwrap(), 0, "the end closed every chunk");
     }
 }

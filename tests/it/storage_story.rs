@@ -114,8 +114,26 @@ on_both_backends! {
         ];
         let taken = error("taken");
         let refusals = WriteRefusals { taken: taken.clone(), vanished: error("vanished") };
-        assert_eq!(storage.apply_batch(job, "worker-b", 60, &batch, &refusals).await.unwrap(), None, "a stranger writes nothing");
-        assert_eq!(storage.apply_batch(job, "worker-a", 60, &batch, &refusals).await.unwrap(), Some(BatchWritten { created: 1, updated: 0, refused: 1 }));
+        // Pending rows in chunks of two, each claimed by one process at a time.
+        assert!(!storage.start_creating(job, "worker-b", 2).await.unwrap(), "not the owner");
+        assert!(storage.start_creating(job, "worker-a", 2).await.unwrap());
+        assert!(storage.start_creating(job, "worker-a", 2).await.unwrap(), "a resumed job keeps its chunks");
+        assert_eq!(storage.open_chunks(job).await.unwrap(), 2);
+        let first = storage.claim_chunk("worker-a", 60, job).await.unwrap().expect("the first chunk");
+        assert_eq!((first.chunk_no, first.first_row, first.last_row), (0, 2, 4));
+        assert_eq!(pending_numbers(storage.chunk_rows(&first).await.unwrap()), vec![2, 4]);
+        assert_eq!(storage.job_needing_help("worker-b").await.unwrap(), Some(job));
+        let second = storage.claim_chunk("worker-b", 60, job).await.unwrap().expect("the next chunk, for a helper");
+        assert_eq!((second.chunk_no, second.first_row, second.last_row), (1, 5, 5));
+        assert!(storage.claim_chunk("worker-c", 60, job).await.unwrap().is_none(), "both are held");
+        assert_eq!(storage.job_needing_help("worker-c").await.unwrap(), None);
+        assert_eq!(storage.processes_working(job).await.unwrap(), 2);
+        assert_eq!(storage.apply_batch(&first, "worker-b", 60, &batch, &refusals).await.unwrap(), None, "a stranger writes nothing");
+        assert_eq!(storage.apply_batch(&first, "worker-a", 60, &batch, &refusals).await.unwrap(), Some(BatchWritten { created: 1, updated: 0, refused: 1 }));
+        assert!(storage.finish_chunk(&first, "worker-a").await.unwrap());
+        assert!(!storage.finish_chunk(&first, "worker-a").await.unwrap(), "once");
+        assert_eq!(storage.open_chunks(job).await.unwrap(), 1);
+        assert_eq!(storage.chunk_writers(job).await.unwrap(), [("worker-a".to_owned(), 1)]);
         assert_eq!(pending_numbers(storage.pending_rows(job).await.unwrap()), vec![5]);
         let outcomes = storage.row_outcomes(job).await.unwrap();
         assert_eq!(outcomes[0], (2, Some(StoredOutcome { kind: OutcomeKind::Success, message: String::new() })));
@@ -139,6 +157,9 @@ on_both_backends! {
         assert!(!storage.settle_pending_rows(job, "worker-b", &unreached).await.unwrap(), "not the owner");
         assert!(storage.settle_pending_rows(job, "worker-c", &unreached).await.unwrap());
         assert!(storage.pending_rows(job).await.unwrap().is_empty());
+        assert_eq!(storage.open_chunks(job).await.unwrap(), 0, "the end closed every chunk");
+        let late = [PendingAgent { row_no: 5, group_id: tier1, name: "Late".into(), email: email("late@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None }];
+        assert_eq!(storage.apply_batch(&second, "worker-b", 60, &late, &refusals).await.unwrap(), None, "a closed chunk takes no batch");
         assert!(storage.finish_job(job, "worker-c", b"result", 60, JobEnd::EndedEarly("ended early")).await.unwrap());
         let ended = storage.import_job(job).await.unwrap().unwrap();
         assert_eq!((ended.created_count, ended.failed_count, ended.not_imported_count, ended.done_rows), (1, 2, 1, 4));

@@ -1,10 +1,13 @@
 //! One import from upload to result file, shared by the web, the API, the command line and the
 //! job runner: `submit` checks a file and queues it; `run` takes a claimed job through reading,
-//! checking and creating; `end` writes the result file, however the job ends; `undo` takes an
+//! checking and creating, in chunks any process may `help` with; `end` writes the result file, however the job ends; `undo` takes an
 //! ended import back.
 
+mod chunks;
 mod end;
 mod groups;
+mod hash_pool;
+mod help;
 mod run;
 mod submit;
 mod undo;
@@ -17,6 +20,8 @@ use super::Limits;
 use crate::domain::PasswordPolicy;
 
 pub use end::give_up_held as give_up;
+pub use hash_pool::HashPool;
+pub use help::{HelpCache, Helped, help};
 pub use run::{MAX_STALLED_ATTEMPTS, run_job};
 pub use submit::{Submission, SubmitError, Submitted, check_file, submit};
 pub use undo::run_undo;
@@ -30,6 +35,8 @@ pub struct RunSettings {
     pub lease: Duration,
     /// How long result files are kept.
     pub result_retention: Duration,
+    /// The threads passwords are hashed on.
+    pub hashing: HashPool,
 }
 
 impl RunSettings {

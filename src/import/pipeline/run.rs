@@ -1,13 +1,21 @@
-//! A claimed job from its file to its last batch: read, check every row once, then create
-//! agents batch by batch. How it ends is `end`'s.
+//! A claimed job from its file to its last batch: read, check every row once, then write its
+//! agents chunk by chunk (`chunks`), with any other process that helps. How it ends is
+//! `end`'s.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
-use rayon::prelude::*;
-
-use super::{JobOutcome, RunControl, RunSettings, end, groups::RowGroups};
+use super::{
+    JobOutcome, RunControl, RunSettings,
+    chunks::{Batches as ChunkBatches, CHUNK_ROWS, ChunkEnd, JobRows, write_chunk},
+    end,
+    groups::RowGroups,
+};
 use crate::{
-    domain::{Id, hash_password},
+    domain::Id,
     import::{
         Columns, RowOutcome, Sheet,
         plan::{Plan, Target, plan_row},
@@ -15,17 +23,11 @@ use crate::{
     },
     org::Access,
     storage::{
-        ClaimedJob, ExistingAgent, ImportMode, JobPhase, NewImportRow, PendingAgent, Storage,
-        StorageError, StoredOutcome, WriteRefusals,
+        ClaimedJob, ExistingAgent, ImportMode, JobPhase, NewImportRow, Storage, StorageError,
+        StoredOutcome,
     },
     telemetry::spawn_blocking_with_tracing,
 };
-
-/// Rows hashed and written together. Small enough that progress moves every second or so, a
-/// lost lease wastes little work and a graceful stop waits little; large enough that a batch's
-/// insert is cheap next to its hashing (64 Argon2id hashes ≈ 0.8 s on two cores, the insert a
-/// few milliseconds).
-const BATCH_ROWS: usize = 64;
 
 /// Attempts in a row that wrote no new row outcome before the job is given up: a file that
 /// kills the process while it is read must not crash every process forever. Attempts that make
@@ -95,47 +97,14 @@ pub async fn run_job(
         let outcomes = check_only(storage, settings, &job, sheet, columns).await?;
         return end::finish_check(storage, settings, owner, job.id, upload, outcomes).await;
     }
-    let Some((mut valid, total)) = check(storage, settings, owner, &job, sheet, columns).await?
-    else {
+    let Some((valid, total)) = check(storage, settings, owner, &job, sheet, columns).await? else {
         return Ok(JobOutcome::Interrupted);
     };
-    if !storage.set_phase(job.id, owner, JobPhase::Creating).await? {
+    if !storage.start_creating(job.id, owner, CHUNK_ROWS).await? {
         return Ok(JobOutcome::Interrupted);
     }
-
-    let pending = storage.pending_rows(job.id).await?;
-    let batches: Vec<Vec<ToWrite>> = pending
-        .chunks(BATCH_ROWS)
-        .map(|batch| {
-            batch
-                .iter()
-                .filter_map(|pending| {
-                    let row = valid.remove(&u32::try_from(pending.row_no).ok()?)?;
-                    let group_id = pending.group_id.unwrap_or(job.group_id);
-                    Some(ToWrite::new(row, group_id, pending.agent_id, &columns))
-                })
-                .collect()
-        })
-        .collect();
-    drop(valid);
-    let mut done = total - pending.len() as u64;
-    (control.progress)(done, total);
-    let progress = control.progress;
-    let mut on_batch = |rows: u64| {
-        done += rows;
-        progress(done, total);
-    };
-    match create_agents(
-        storage,
-        settings,
-        owner,
-        &job,
-        batches,
-        &control,
-        &mut on_batch,
-    )
-    .await?
-    {
+    let rows = JobRows::new(&job, valid, &columns);
+    match create_agents(storage, settings, owner, &rows, total, &control).await? {
         Batches::Done => end::finish(storage, settings, owner, job.id, upload).await,
         Batches::LeaseLost => Ok(JobOutcome::Interrupted),
         Batches::Cancelled => end::cancel(storage, settings, owner, job.id, upload).await,
@@ -302,48 +271,6 @@ async fn plan_rows(
     Ok(planned)
 }
 
-/// A row ready to hash and write.
-struct ToWrite {
-    row: validate::ValidRow,
-    group_id: Id,
-    update: Option<Id>,
-    /// Whether the file has these columns: an update leaves what the file does not say.
-    has_nickname: bool,
-    has_description: bool,
-}
-
-impl ToWrite {
-    fn new(
-        row: validate::ValidRow,
-        group_id: Id,
-        update: Option<Id>,
-        columns: &Columns,
-    ) -> ToWrite {
-        ToWrite {
-            row,
-            group_id,
-            update,
-            has_nickname: columns.nickname.is_some(),
-            has_description: columns.description.is_some(),
-        }
-    }
-
-    fn hashed(self) -> PendingAgent {
-        let ToWrite { row, .. } = &self;
-        let given = |has: bool, text: &str| (has || self.update.is_none()).then(|| text.to_owned());
-        PendingAgent {
-            row_no: row.row_no.into(),
-            group_id: self.group_id,
-            name: row.name.as_str().to_owned(),
-            email: row.email.clone(),
-            password_hash: row.password.as_deref().map(hash_password),
-            nickname: given(self.has_nickname, row.nickname.as_str()),
-            description: given(self.has_description, row.description.as_str()),
-            update: self.update,
-        }
-    }
-}
-
 enum Batches {
     Done,
     LeaseLost,
@@ -351,71 +278,70 @@ enum Batches {
     Cancelled,
 }
 
-/// Hashes each batch on all cores while the previous batch is written, so the cores never
-/// wait for the database. After each batch it looks whether the process is stopping or the
-/// import was cancelled.
+/// How often the job's holder looks again while other processes write its last chunks.
+const WAIT_FOR_OTHERS: Duration = Duration::from_millis(200);
+
+/// Writes the job's chunks until none is left: those no one holds, then, while other
+/// processes write the last ones, waits for them — or for their leases to run out, when it
+/// takes their chunks over. Progress counts every process's rows.
 async fn create_agents(
     storage: &Storage,
     settings: &RunSettings,
     owner: &str,
-    job: &ClaimedJob,
-    batches: Vec<Vec<ToWrite>>,
+    rows: &JobRows,
+    total: u64,
     control: &RunControl<'_>,
-    on_batch: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Batches, StorageError> {
-    let refusals = WriteRefusals {
-        taken: StoredOutcome::from(&RowOutcome::email_taken()),
-        vanished: StoredOutcome::from(&RowOutcome::Error(
-            "the agent was deleted or changed while the import ran; upload this row again".into(),
-        )),
+    let job_id = rows.job_id;
+    let lease = settings.lease_seconds();
+    // Rows done by every process, read again before each chunk; this one's batches add to it.
+    let done = AtomicU64::new(0);
+    let mut on_batch = |rows: u64| {
+        let now = done.fetch_add(rows, Ordering::Relaxed) + rows;
+        (control.progress)(now, total);
     };
-    let mut batches = batches.into_iter().enumerate();
-    let mut next_hashes = batches
-        .next()
-        .map(|(n, batch)| (n, hash_in_background(batch)));
-    while let Some((batch_no, hashing)) = next_hashes.take() {
-        if control.limit.max_batches.is_some_and(|max| batch_no >= max) {
+    let mut batches = ChunkBatches::reporting_to(&mut on_batch);
+    loop {
+        // The job's lease, checked before each chunk: a holder that lost the job stops
+        // claiming its work (what it has written stays: every batch was its chunk's).
+        if !storage.renew_lease(job_id, owner, lease).await? {
             return Ok(Batches::LeaseLost);
         }
-        if control.limit.panic_at_batch == Some(batch_no) {
-            panic!("a panic injected by a test at batch {batch_no}");
-        }
-        let agents = match hashing.await {
-            Ok(agents) => agents,
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        };
-        // A stop finishes the batch just hashed and starts no other, so the process exits
-        // about one batch (≈ 1 s) after the signal, with nothing hashed in vain.
-        let stopping = control.stop.requested();
-        if !stopping {
-            next_hashes = batches
-                .next()
-                .map(|(n, batch)| (n, hash_in_background(batch)));
-        }
-        let lease = settings.lease_seconds();
-        let written = storage
-            .apply_batch(job.id, owner, lease, &agents, &refusals)
+        let now = rows_done(storage, job_id).await?;
+        done.store(now, Ordering::Relaxed);
+        (control.progress)(now, total);
+        if let Some(chunk) = storage.claim_chunk(owner, lease, job_id).await? {
+            let ended = write_chunk(
+                storage,
+                settings,
+                owner,
+                &chunk,
+                rows,
+                control,
+                &mut batches,
+            )
             .await?;
-        if written.is_none() {
-            tracing::warn!("import lease lost; another process goes on with it");
-            return Ok(Batches::LeaseLost);
+            match ended {
+                ChunkEnd::Written => continue,
+                ChunkEnd::Lost | ChunkEnd::LimitReached => return Ok(Batches::LeaseLost),
+                ChunkEnd::Stopped => return Ok(Batches::Stopped),
+                ChunkEnd::Cancelled => return Ok(Batches::Cancelled),
+            }
         }
-        on_batch(agents.len() as u64);
-        if stopping {
+        if storage.open_chunks(job_id).await? == 0 {
+            return Ok(Batches::Done);
+        }
+        if control.stop.requested() {
             return Ok(Batches::Stopped);
         }
-        // One small read a batch (about a second): a cancel waits at most for the batch.
-        if storage.cancel_requested(job.id).await? {
+        if storage.cancel_requested(job_id).await? {
             return Ok(Batches::Cancelled);
         }
+        tokio::time::sleep(WAIT_FOR_OTHERS).await;
     }
-    Ok(Batches::Done)
 }
 
-fn hash_in_background(batch: Vec<ToWrite>) -> tokio::task::JoinHandle<Vec<PendingAgent>> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        batch.into_par_iter().map(ToWrite::hashed).collect()
-    })
+async fn rows_done(storage: &Storage, job_id: Id) -> Result<u64, StorageError> {
+    let job = storage.import_job(job_id).await?;
+    Ok(job.map_or(0, |job| job.done_rows.max(0) as u64))
 }
