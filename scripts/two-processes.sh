@@ -5,7 +5,8 @@
 #   scripts/two-processes.sh [DATABASE_NAME]          serves on 127.0.0.1:8081 and :8082
 #
 # Environment: ROSTER_BIN (default: target/release/roster, built if missing), PG_SERVER
-# (default postgres://postgres@127.0.0.1:5432), FIRST_PORT / SECOND_PORT, ROSTER_JOB_LEASE_SECONDS.
+# (default postgres://postgres@127.0.0.1:5432), FIRST_PORT / SECOND_PORT, or PORTS (a list, one
+# process each: PORTS="8081 8082 8083" runs three), ROSTER_JOB_LEASE_SECONDS, ROSTER_HASH_THREADS.
 # It prints one line per process, "roster pid=PID url=URL", then waits; stopping it stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ fi
 export DATABASE_URL="$server/$db"
 "$bin" migrate
 pids=()
-for port in "${FIRST_PORT:-8081}" "${SECOND_PORT:-8082}"; do
+for port in ${PORTS:-${FIRST_PORT:-8081} ${SECOND_PORT:-8082}}; do
   ROSTER_BIND="127.0.0.1:$port" "$bin" serve &
   pids+=($!)
   echo "roster pid=$! url=http://127.0.0.1:$port"

@@ -146,6 +146,8 @@ pub(crate) struct ImportJson {
     /// Undo: agents taken back, and agents kept because they changed after the import.
     undone: i64,
     undo_kept: i64,
+    /// Servers writing its agents now (PostgreSQL spreads an import over every process).
+    processes: i64,
     /// The first failed rows, on a single import's status: the banner's list grows live.
     #[serde(skip_serializing_if = "Option::is_none")]
     row_errors: Option<Vec<RowErrorJson>>,
@@ -184,6 +186,7 @@ impl ImportJson {
             row_errors: None,
             undone: job.undone_count,
             undo_kept: job.undo_kept_count,
+            processes: view.processes,
         }
     }
 

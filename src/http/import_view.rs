@@ -36,6 +36,9 @@ pub struct ImportView {
     pub summary: String,
     pub error: Option<String>,
     pub has_result: bool,
+    /// Servers writing its agents now (PostgreSQL spreads an import over all of them); 0 when
+    /// not asked.
+    pub processes: i64,
 }
 
 /// When the view is made: the clock's now, and the lease length, to tell a job whose server
@@ -89,12 +92,25 @@ impl ImportView {
             summary,
             error: job.error.clone(),
             has_result: job.has_result,
+            processes: 0,
         }
     }
 
-    /// The view of a group's latest job, with its place in the queue when it waits for others.
+    /// The view of a group's latest job, with its place in the queue when it waits for others
+    /// and, when several servers write its agents, how many.
     pub async fn latest(state: &AppState, job: &ImportJob) -> Result<ImportView, AppError> {
-        let mut view = ImportView::new(job, Moment::of(state));
+        let at = Moment::of(state);
+        let mut view = ImportView::new(job, at);
+        let at_work = job
+            .lease_until
+            .is_some_and(|until| until - at.now >= at.lease_seconds / 3);
+        if job.state == JobState::Running && job.phase == Some(JobPhase::Creating) && at_work {
+            view.processes = state.storage.processes_working(job.id).await?;
+            if view.processes > 1 && !job.cancel_requested {
+                view.progress_text
+                    .push_str(&format!("; {} servers are working on it", view.processes));
+            }
+        }
         if job.state == JobState::Queued {
             let ahead = state.storage.imports_ahead(job.id).await?;
             if ahead > 0 {
