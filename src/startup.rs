@@ -124,7 +124,14 @@ impl Application {
             result = everything => result?,
             _ = deadline => tracing::warn!(?grace, "stopping without waiting any longer"),
         }
-        self.state.storage.close().await;
+        // Closing waits for every connection to come back; one held by a task that will never
+        // return it (a request or a job step stuck past the grace) must not keep the process up.
+        if tokio::time::timeout(grace, self.state.storage.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(?grace, "stopping with database connections still in use");
+        }
         tracing::info!("Roster stopped");
         Ok(())
     }

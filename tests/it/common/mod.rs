@@ -101,10 +101,15 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The longest any test waits for one answer. No test expects to come near it: it turns a
+/// server that stopped answering into a failing test that names itself, not a suite that hangs.
+pub const ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        .timeout(ANSWER_LIMIT)
         .build()
         .expect("HTTP client")
 }
