@@ -3,6 +3,8 @@
 
 use std::{future::Future, time::Duration};
 
+use tokio_util::task::AbortOnDropHandle;
+
 use crate::{domain::Id, storage::Storage};
 
 /// Runs `work` while a task of its own renews the lease every third of it.
@@ -19,15 +21,15 @@ pub(super) async fn with_heartbeat<F: Future>(
     lease: Duration,
     work: F,
 ) -> F::Output {
-    let beat = tokio::spawn(renew_until_lost(
+    // Aborted on drop too: a step dropped midway must not leave a renewal behind that keeps
+    // the job from every other process for as long as this one lives.
+    let _beat = AbortOnDropHandle::new(tokio::spawn(renew_until_lost(
         storage.clone(),
         job_id,
         owner.to_owned(),
         lease,
-    ));
-    let output = work.await;
-    beat.abort();
-    output
+    )));
+    work.await
 }
 
 async fn renew_until_lost(storage: Storage, job_id: Id, owner: String, lease: Duration) {

@@ -193,6 +193,11 @@ on_both_backends! {
         assert_eq!(partial.created_count, 64, "exactly the first batch");
 
         setup.lease_runs_out();
+        // Long enough for a renewal of the dropped runner's job and chunk (every third of the
+        // lease) to happen if one were left: none may be, or the job and its chunk would stay
+        // the dead runner's on the test's clock, and the next runner would wait for ever.
+        // Nothing is raced: with no renewal left the outcome is the same whatever the wait.
+        tokio::time::sleep(LEASE / 2).await;
         assert_eq!(setup.worker().step().await.unwrap(), FINISHED);
         assert_exactly_once(&setup, job).await;
     }

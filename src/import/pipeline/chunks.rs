@@ -5,6 +5,8 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use tokio_util::task::AbortOnDropHandle;
+
 use super::{RunControl, RunSettings, end};
 use crate::{
     domain::{Id, hash_password},
@@ -182,14 +184,16 @@ pub(super) async fn write_chunk(
         .chunks(BATCH_ROWS)
         .map(|batch| rows.to_write(batch))
         .collect();
-    let beat = tokio::spawn(renew_chunk_until_lost(
+    // Aborted on drop too: a write dropped midway (its process stopping) or a panic must not
+    // leave a renewal behind that keeps the chunk from every other process for good.
+    let beat = AbortOnDropHandle::new(tokio::spawn(renew_chunk_until_lost(
         storage.clone(),
         *chunk,
         owner.to_owned(),
         settings.lease,
-    ));
+    )));
     let ended = write_batches(storage, settings, owner, chunk, to_write, control, batches).await;
-    beat.abort();
+    drop(beat);
     let ended = ended?;
     match ended {
         ChunkEnd::Written => {
