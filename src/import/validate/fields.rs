@@ -4,20 +4,46 @@ use super::super::report::MASK;
 use super::super::{Cell, Row};
 use crate::domain::{GroupPath, PasswordPolicy};
 
+/// Whether a problem with a cell may quote what it holds: never a password's, which must not
+/// reach a result file, the database or a log even when it is of the wrong type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Quote {
+    Value,
+    Never,
+}
+
 /// The cell as the text the user typed. Dates, times and booleans are not text: a date in the
 /// Password column would otherwise become a serial number nobody can sign in with.
-pub(super) fn cell_text(row: &Row, column: usize, field: &str) -> Result<String, String> {
+pub(super) fn cell_text(
+    row: &Row,
+    column: usize,
+    field: &str,
+    quote: Quote,
+) -> Result<String, String> {
+    let retype = "format the column as Text and type it again";
     match row.cells.get(column).unwrap_or(&Cell::Empty) {
         Cell::Empty => Ok(String::new()),
         Cell::Text(text) => Ok(text.clone()),
         number @ (Cell::Number(_) | Cell::Int(_)) => Ok(number.display().unwrap_or_default()),
-        Cell::Bool(value) => Err(format!(
-            "{field} must be text, but the cell holds the logical value {}; format the column as Text and type it again",
-            if *value { "TRUE" } else { "FALSE" }
-        )),
-        Cell::DateTime(value) => Err(format!(
-            "{field} must be text, but the cell holds a date or time ({value}); format the column as Text and type it again"
-        )),
+        Cell::Bool(value) => Err(match quote {
+            Quote::Value => format!(
+                "{field} must be text, but the cell holds the logical value {}; {retype}",
+                if *value { "TRUE" } else { "FALSE" }
+            ),
+            Quote::Never => {
+                format!("{field} must be text, but the cell holds a logical value; {retype}")
+            }
+        }),
+        Cell::DateTime(value) => Err(match quote {
+            Quote::Value => {
+                format!(
+                    "{field} must be text, but the cell holds a date or time ({value}); {retype}"
+                )
+            }
+            Quote::Never => {
+                format!("{field} must be text, but the cell holds a date or time; {retype}")
+            }
+        }),
         Cell::Error(code) => Err(format!(
             "{field} holds the spreadsheet error {code}; fix the formula or type the value"
         )),
@@ -30,7 +56,9 @@ pub(super) fn optional_text(
     column: Option<usize>,
     field: &str,
 ) -> Result<String, String> {
-    column.map_or(Ok(String::new()), |column| cell_text(row, column, field))
+    column.map_or(Ok(String::new()), |column| {
+        cell_text(row, column, field, Quote::Value)
+    })
 }
 
 /// The password exactly as typed. The mask a result file shows in place of every password is

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{Cell, Columns, Row, RowOutcome, Sheet};
 use crate::domain::{AgentName, Description, Email, GroupPath, Nickname, PasswordPolicy};
-use fields::{cell_text, group_below, optional_text, password};
+use fields::{Quote, cell_text, group_below, optional_text, password};
 
 /// A row that passed every rule: ready to hash and create.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ fn done_before(row: &Row, result: usize) -> Option<String> {
 /// Every problem of the row, not only the first, so one round of fixes is enough.
 fn check_row(row: &Row, columns: &Columns, rules: &RowRules) -> Result<ValidRow, Vec<String>> {
     let mut problems = Vec::new();
-    let text = |column, field| cell_text(row, column, field);
+    let text = |column, field| cell_text(row, column, field, Quote::Value);
     let optional = |column, field| optional_text(row, column, field);
     let name = keep(
         &mut problems,
@@ -125,9 +125,11 @@ fn check_row(row: &Row, columns: &Columns, rules: &RowRules) -> Result<ValidRow,
     );
     let password = keep(
         &mut problems,
-        text(columns.password, "Password").and_then(|typed| match typed.is_empty() {
-            true if rules.blank_password_keeps => Ok(None),
-            _ => password(typed, &rules.policy).map(Some),
+        cell_text(row, columns.password, "Password", Quote::Never).and_then(|typed| {
+            match typed.is_empty() {
+                true if rules.blank_password_keeps => Ok(None),
+                _ => password(typed, &rules.policy).map(Some),
+            }
         }),
     );
     let nickname = keep(
@@ -255,6 +257,33 @@ mod tests {
     }
 
     #[test]
+    fn a_password_of_the_wrong_type_is_refused_without_its_value() {
+        let out = messages(vec![
+            vec![
+                t("Ann"),
+                t("ann@example.com"),
+                Cell::DateTime("1999-12-03".into()),
+            ],
+            vec![t("Bob"), t("bob@example.com"), Cell::Bool(true)],
+        ]);
+        assert_eq!(
+            out[0],
+            "Error: Password must be text, but the cell holds a date or time; format the column as Text and type it again"
+        );
+        assert_eq!(
+            out[1],
+            "Error: Password must be text, but the cell holds a logical value; format the column as Text and type it again"
+        );
+        // Other columns still quote what they hold, which helps find the cell.
+        let named = messages(vec![vec![
+            Cell::Bool(false),
+            t("cid@example.com"),
+            t("password1"),
+        ]]);
+        assert!(named[0].contains("the logical value FALSE"), "{}", named[0]);
+    }
+
+    #[test]
     fn repeats_within_the_file_name_the_first_row() {
         let out = messages(vec![
             vec![t("Ann"), t("Ann@Example.com"), t("password1")],
@@ -277,7 +306,7 @@ mod tests {
             out[0]
         );
         assert!(
-            out[0].contains("Password must be text, but the cell holds the logical value TRUE"),
+            out[0].contains("Password must be text, but the cell holds a logical value;"),
             "{}",
             out[0]
         );
