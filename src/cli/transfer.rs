@@ -243,9 +243,23 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
     } else {
         vec![root]
     };
-    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+    let agents = storage.export_agents(&groups).await?;
+    match write_export(&tree, &agents, std::io::stdout().lock()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // `roster export … | head`: the reader has all it wanted, which is no error.
+        Err(error) if reader_left(&error) => Ok(ExitCode::SUCCESS),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn write_export(
+    tree: &OrgTree,
+    agents: &[crate::storage::ExportRow],
+    to: impl std::io::Write,
+) -> csv::Result<()> {
+    let mut out = csv::Writer::from_writer(to);
     out.write_record(["name", "email", "group", "status", "created"])?;
-    for agent in storage.export_agents(&groups).await? {
+    for agent in agents {
         let created = chrono::DateTime::from_timestamp(agent.created_at, 0)
             .map(|at| at.to_rfc3339())
             .unwrap_or_default();
@@ -263,7 +277,11 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
         ])?;
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+fn reader_left(error: &csv::Error) -> bool {
+    matches!(error.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// A spreadsheet opening the export must not run a name like `=HYPERLINK(...)` as a formula
@@ -279,6 +297,27 @@ fn defuse(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pipe whose reader has gone, as `roster export … | head` leaves it.
+    struct ClosedPipe;
+
+    impl std::io::Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_reader_that_leaves_early_is_no_error() {
+        let tree = OrgTree::new(Vec::new());
+        let error = write_export(&tree, &[], ClosedPipe).unwrap_err();
+        assert!(reader_left(&error), "{error}");
+        let other = csv::Error::from(std::io::Error::other("disk full"));
+        assert!(!reader_left(&other));
+    }
 
     #[test]
     fn formulas_are_defused_and_result_goes_beside_the_file() {

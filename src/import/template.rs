@@ -110,9 +110,11 @@ fn build() -> Result<Vec<u8>, XlsxError> {
     workbook.save_to_buffer()
 }
 
+/// The header line after a UTF-8 byte order mark: without it Excel opens the file in the
+/// machine's legacy code page and mangles every accented name typed into it.
 pub(crate) fn template_csv() -> Vec<u8> {
     let names: Vec<&str> = HEADER.iter().map(|(name, _)| *name).collect();
-    format!("{}\r\n", names.join(",")).into_bytes()
+    format!("\u{feff}{}\r\n", names.join(",")).into_bytes()
 }
 
 #[cfg(test)]
@@ -178,7 +180,7 @@ mod tests {
     fn the_csv_template_is_just_the_header() {
         assert_eq!(
             template_csv(),
-            b"Name,Email,Password,Nickname,Description\r\n"
+            "\u{feff}Name,Email,Password,Nickname,Description\r\n".as_bytes()
         );
         assert_eq!(read(&template_csv()).map(|s| s.rows.len()), Ok(0));
         assert_ne!(read(&template_csv()).err(), Some(FileError::NoHeader));
