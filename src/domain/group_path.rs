@@ -8,6 +8,8 @@ pub struct GroupPath(Vec<GroupName>);
 pub enum GroupPathError {
     #[error("the group path is empty; write it as \"Parent/Child\"")]
     Empty,
+    #[error("the group path has an empty name between two \"/\"; write it as \"Parent/Child\"")]
+    EmptyName,
     #[error("in the group path: {0}")]
     Segment(#[from] TextError),
 }
@@ -17,6 +19,17 @@ impl GroupPath {
         let segments: Vec<&str> = raw.split('/').map(str::trim).collect();
         if segments.iter().all(|segment| segment.is_empty()) {
             return Err(GroupPathError::Empty);
+        }
+        // A slash at either end is forgiven; one between two names is a typo that would
+        // otherwise quietly name another group (`Bad//Path` as `Bad/Path`).
+        let first = segments.iter().position(|segment| !segment.is_empty());
+        let last = segments.iter().rposition(|segment| !segment.is_empty());
+        if let (Some(first), Some(last)) = (first, last)
+            && segments[first..=last]
+                .iter()
+                .any(|segment| segment.is_empty())
+        {
+            return Err(GroupPathError::EmptyName);
         }
         let names = segments
             .into_iter()
@@ -41,5 +54,13 @@ mod tests {
         let names: Vec<_> = path.segments().iter().map(GroupName::as_str).collect();
         assert_eq!(names, ["Support", "Tier 1"]);
         assert_eq!(GroupPath::parse(" / "), Err(GroupPathError::Empty));
+        assert_eq!(
+            GroupPath::parse("Bad//Path"),
+            Err(GroupPathError::EmptyName)
+        );
+        assert_eq!(
+            GroupPath::parse("Bad/ /Path"),
+            Err(GroupPathError::EmptyName)
+        );
     }
 }
