@@ -17,7 +17,7 @@ use crate::{
     import::{FileError, pipeline, summary_line},
     jobs::Worker,
     org::OrgTree,
-    storage::{CancelRequest, ImportJob, ImportOptions, JobState, Storage, UndoRequest},
+    storage::{CancelRequest, ExportRow, ImportJob, ImportOptions, JobState, Storage, UndoRequest},
 };
 
 /// Exit code for a file rejected as a whole (SPEC §4).
@@ -252,11 +252,7 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
     }
 }
 
-fn write_export(
-    tree: &OrgTree,
-    agents: &[crate::storage::ExportRow],
-    to: impl std::io::Write,
-) -> csv::Result<()> {
+fn write_export(tree: &OrgTree, agents: &[ExportRow], to: impl std::io::Write) -> csv::Result<()> {
     let mut out = csv::Writer::from_writer(to);
     out.write_record(["name", "email", "group", "status", "created"])?;
     for agent in agents {

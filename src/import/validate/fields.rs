@@ -20,34 +20,35 @@ pub(super) fn cell_text(
     field: &str,
     quote: Quote,
 ) -> Result<String, String> {
-    let retype = "format the column as Text and type it again";
+    let quoted = |shown: String, unshown: &str| match quote {
+        Quote::Value => shown,
+        Quote::Never => unshown.to_owned(),
+    };
     match row.cells.get(column).unwrap_or(&Cell::Empty) {
         Cell::Empty => Ok(String::new()),
         Cell::Text(text) => Ok(text.clone()),
         number @ (Cell::Number(_) | Cell::Int(_)) => Ok(number.display().unwrap_or_default()),
-        Cell::Bool(value) => Err(match quote {
-            Quote::Value => format!(
-                "{field} must be text, but the cell holds the logical value {}; {retype}",
+        Cell::Bool(value) => {
+            let shown = format!(
+                "the logical value {}",
                 if *value { "TRUE" } else { "FALSE" }
-            ),
-            Quote::Never => {
-                format!("{field} must be text, but the cell holds a logical value; {retype}")
-            }
-        }),
-        Cell::DateTime(value) => Err(match quote {
-            Quote::Value => {
-                format!(
-                    "{field} must be text, but the cell holds a date or time ({value}); {retype}"
-                )
-            }
-            Quote::Never => {
-                format!("{field} must be text, but the cell holds a date or time; {retype}")
-            }
-        }),
+            );
+            Err(not_text(field, &quoted(shown, "a logical value")))
+        }
+        Cell::DateTime(value) => {
+            let shown = format!("a date or time ({value})");
+            Err(not_text(field, &quoted(shown, "a date or time")))
+        }
         Cell::Error(code) => Err(format!(
             "{field} holds the spreadsheet error {code}; fix the formula or type the value"
         )),
     }
+}
+
+fn not_text(field: &str, holds: &str) -> String {
+    format!(
+        "{field} must be text, but the cell holds {holds}; format the column as Text and type it again"
+    )
 }
 
 /// An optional column's text: empty when the file has no such column.

@@ -64,10 +64,7 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
         };
         let started = Instant::now();
-        let client = reqwest::Client::builder()
-            .timeout(super::ANSWER_LIMIT)
-            .build()
-            .expect("HTTP client");
+        let client = super::browser();
         loop {
             let ready = client.get(format!("{}/readyz", server.url)).send().await;
             if ready.is_ok_and(|r| r.status() == 200) {
