@@ -71,6 +71,14 @@ async fn settle_and_write(
     write_result(storage, settings, owner, job_id, upload, ending).await
 }
 
+/// Where the result file takes the rows it gives back.
+enum Rows {
+    /// The upload, read again (none when it is no longer stored).
+    Upload(Option<Vec<u8>>),
+    /// A sheet read already.
+    Read(Sheet, Columns),
+}
+
 /// How a job with rows ends.
 enum Ending {
     Finished,
@@ -80,19 +88,20 @@ enum Ending {
 }
 
 /// Ends a check (dry run): its outcomes, decided all at once and never stored row by row, go
-/// straight into the result file, and its counts into the job.
+/// straight into the result file, written from the sheet the check read, and its counts into
+/// the job.
 pub(super) async fn finish_check(
     storage: &Storage,
     settings: &RunSettings,
     owner: &str,
     job_id: Id,
-    upload: Vec<u8>,
+    (sheet, columns): (Sheet, Columns),
     outcomes: HashMap<u32, RowOutcome>,
 ) -> Result<JobOutcome, StorageError> {
     if !storage.set_phase(job_id, owner, JobPhase::Writing).await? {
         return Ok(JobOutcome::Interrupted);
     }
-    let end = (Some(upload), Ending::Checked);
+    let end = (Rows::Read(sheet, columns), Ending::Checked);
     write_outcomes(storage, settings, owner, job_id, end, outcomes).await
 }
 
@@ -157,16 +166,17 @@ async fn write_result(
         .into_iter()
         .filter_map(|(row_no, outcome)| Some((u32::try_from(row_no).ok()?, outcome?.into())))
         .collect();
-    write_outcomes(storage, settings, owner, job_id, (upload, ending), outcomes).await
+    let end = (Rows::Upload(upload), ending);
+    write_outcomes(storage, settings, owner, job_id, end, outcomes).await
 }
 
-/// Writes the result file from the upload and every row's outcome, then ends the job.
+/// Writes the result file from the rows it gives back and every row's outcome, then ends the job.
 async fn write_outcomes(
     storage: &Storage,
     settings: &RunSettings,
     owner: &str,
     job_id: Id,
-    (upload, ending): (Option<Vec<u8>>, Ending),
+    (rows, ending): (Rows, Ending),
     outcomes: HashMap<u32, RowOutcome>,
 ) -> Result<JobOutcome, StorageError> {
     let count = |wanted: fn(&RowOutcome) -> bool| outcomes.values().filter(|o| wanted(o)).count();
@@ -197,9 +207,13 @@ async fn write_outcomes(
     let limits = settings.limits.clone();
     let bytes = spawn_blocking_with_tracing(move || {
         let cell = |row_no: u32| outcomes.get(&row_no).cloned();
-        match upload.as_deref().map(|upload| read(upload, &limits)) {
-            Some(Ok((sheet, columns))) => report::write_result(&sheet, &columns, &cell, &summary),
-            _ => {
+        let read = match rows {
+            Rows::Read(sheet, columns) => Some((sheet, columns)),
+            Rows::Upload(upload) => upload.and_then(|upload| read(&upload, &limits).ok()),
+        };
+        match read {
+            Some((sheet, columns)) => report::write_result(&sheet, &columns, &cell, &summary),
+            None => {
                 let mut rows: Vec<u32> = outcomes.keys().copied().collect();
                 rows.sort_unstable();
                 outcome_sheet::write(&rows, &cell, &summary)

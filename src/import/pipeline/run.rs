@@ -94,8 +94,11 @@ pub async fn run_job(
         return Ok(JobOutcome::Interrupted);
     }
     if job.options.dry_run && !validated {
-        let outcomes = check_only(storage, settings, &job, sheet, columns).await?;
-        return end::finish_check(storage, settings, owner, job.id, upload, outcomes).await;
+        // A check writes its result from the sheet it holds: the upload is not read again.
+        drop(upload);
+        let (sheet, outcomes) = check_only(storage, settings, &job, sheet, &columns).await?;
+        let read = (sheet, columns);
+        return end::finish_check(storage, settings, owner, job.id, read, outcomes).await;
     }
     let Some((valid, total)) = check(storage, settings, owner, &job, sheet, columns).await? else {
         return Ok(JobOutcome::Interrupted);
@@ -128,9 +131,12 @@ async fn check(
     sheet: Sheet,
     columns: Columns,
 ) -> Result<Option<(HashMap<u32, validate::ValidRow>, u64)>, StorageError> {
-    let checked = validate_all(settings, job, sheet, columns).await;
+    // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
+    // instead and read again for the result file, which keeps a long job's memory flat.
+    let (_, checked) = validate_all(settings, job, sheet, &columns).await;
     let total = checked.len() as u64;
-    let mut valid = HashMap::new();
+    // Sized once: growing a map of 100,000 rows holds its old and new tables at once.
+    let mut valid = HashMap::with_capacity(checked.len());
     let mut decided = Vec::with_capacity(checked.len());
     for item in checked {
         match item {
@@ -165,30 +171,36 @@ async fn validate_all(
     settings: &RunSettings,
     job: &ClaimedJob,
     sheet: Sheet,
-    columns: Columns,
-) -> Vec<validate::Checked> {
+    columns: &Columns,
+) -> (Sheet, Vec<validate::Checked>) {
     let rules = validate::RowRules {
         policy: settings.policy.clone(),
         blank_password_keeps: job.options.mode == ImportMode::Update,
     };
-    // The parsed sheet is dropped once validated: the upload (at most the size limit) is kept
-    // instead and read again for the result file, which keeps a 100,000-row job's memory flat.
-    spawn_blocking_with_tracing(move || validate::validate_rows(&sheet, &columns, &rules)).await
+    let columns = *columns;
+    spawn_blocking_with_tracing(move || {
+        let checked = validate::validate_rows(&sheet, &columns, &rules);
+        (sheet, checked)
+    })
+    .await
 }
 
 /// A check: every row validated and planned as for real, nothing hashed, stored or changed.
 /// Its outcomes go straight to the result file: a rerun after a crash costs seconds, so no
-/// row is stored on the way (which is most of what 100,000 rows would cost).
+/// row is stored on the way (which is most of what 100,000 rows would cost). Gives the sheet
+/// back, for the result file.
 async fn check_only(
     storage: &Storage,
     settings: &RunSettings,
     job: &ClaimedJob,
     sheet: Sheet,
-    columns: Columns,
-) -> Result<HashMap<u32, RowOutcome>, StorageError> {
-    let mut valid = HashMap::new();
-    let mut outcomes = HashMap::new();
-    for item in validate_all(settings, job, sheet, columns).await {
+    columns: &Columns,
+) -> Result<(Sheet, HashMap<u32, RowOutcome>), StorageError> {
+    let (sheet, checked) = validate_all(settings, job, sheet, columns).await;
+    // Sized once: growing a map of 100,000 rows holds its old and new tables at once.
+    let mut valid = HashMap::with_capacity(checked.len());
+    let mut outcomes = HashMap::with_capacity(checked.len());
+    for item in checked {
         match item {
             validate::Checked::Valid(row) => {
                 valid.insert(row.row_no, row);
@@ -205,7 +217,7 @@ async fn check_only(
         }
     }
     tracing::info!(rows = outcomes.len(), "import checked");
-    Ok(outcomes)
+    Ok((sheet, outcomes))
 }
 
 /// A valid row's plan and the group its agent goes to.
