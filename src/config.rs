@@ -1,7 +1,12 @@
 //! Settings: defaults, then environment (`DATABASE_URL`, `ROSTER_*`), then flags. clap's `env`
 //! support gives exactly that order of precedence, so the command line and the server share it.
 
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -207,6 +212,16 @@ pub struct Settings {
         global = true
     )]
     pub shutdown_seconds: u64,
+    /// Reverse proxies (comma-separated addresses) whose `X-Forwarded-For` names the client:
+    /// the sign-in throttle then counts each client behind them on its own. Requests from any
+    /// other address are counted by the address they come from, whatever they claim.
+    #[arg(
+        long,
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl fmt::Debug for Settings {
@@ -238,6 +253,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// None: one hashing thread per core.
     pub hash_threads: Option<usize>,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
@@ -277,6 +293,7 @@ impl Config {
             job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
             shutdown_grace: Duration::from_secs(settings.shutdown_seconds),
             hash_threads: settings.hash_threads.filter(|&threads| threads > 0),
+            trusted_proxies: settings.trusted_proxies.clone(),
         })
     }
 

@@ -8,5 +8,5 @@ mod tokens;
 
 pub(crate) use passwords::new_password_hash;
 pub(crate) use sign_in::{Attempt, SignInError, sign_in, start_session};
-pub(crate) use throttle::{Throttle, Throttled};
+pub(crate) use throttle::{LOOK_BACK_SECONDS as THROTTLE_LOOK_BACK_SECONDS, Throttled};
 pub use tokens::{random_token, token_hash};

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{
     passwords::password_matches,
-    throttle::{Throttle, Throttled},
+    throttle::{self, AttemptKey, Throttled},
     tokens::{random_token, token_hash},
 };
 use crate::{
@@ -19,7 +19,7 @@ pub(crate) struct Attempt<'a> {
     /// Which accounts are asked (agents for `Agent`, administrators otherwise) and which
     /// session the signed-in account gets.
     pub kind: SessionKind,
-    /// As typed: the throttle counts what was typed, even when it is not an address.
+    /// As typed: the throttle counts it as the lookup reads it, even when it is not an email.
     pub email: &'a str,
     pub password: String,
     pub address: Option<IpAddr>,
@@ -46,10 +46,12 @@ pub(crate) enum SignInError {
 #[tracing::instrument(skip_all, fields(kind = ?attempt.kind))]
 pub(crate) async fn sign_in(
     storage: &Storage,
-    throttle: &Throttle,
     attempt: Attempt<'_>,
 ) -> Result<String, SignInError> {
-    throttle.attempt(attempt.email, attempt.address)?;
+    let key = AttemptKey::new(attempt.email, attempt.address);
+    if let Some(throttled) = throttle::check(storage, &key).await? {
+        return Err(throttled.into());
+    }
     // (id, password hash, enabled)
     let account = match Email::parse(attempt.email) {
         Err(_) => None,
@@ -67,9 +69,11 @@ pub(crate) async fn sign_in(
         None => (None, false, None),
     };
     let verified = password_matches(hash, attempt.password).await;
-    let id = id
-        .filter(|_| verified)
-        .ok_or(SignInError::WrongCredentials)?;
+    let Some(id) = id.filter(|_| verified) else {
+        throttle::failed(storage, &key).await?;
+        return Err(SignInError::WrongCredentials);
+    };
+    throttle::succeeded(storage, &key).await?;
     if !enabled {
         return Err(SignInError::Disabled);
     }

@@ -1,121 +1,110 @@
-//! Sign-in throttling, per account and per client address. It slows a guesser to a few tries a
-//! minute and never locks a real user out: the allowance refills on its own.
+//! Sign-in throttling. It slows a guesser to a few tries a minute and never locks a real user
+//! out for long: old failures stop counting on their own.
 //!
-//! The counters live in each process; behind a load balancer with N processes an attacker gets
-//! at most N times the rate, still far too slow to guess an Argon2id-protected password.
+//! Only failures count, in three allowances: a strict one per account and client address, a
+//! looser one per account from anywhere (so a guesser elsewhere, held by the strict one, cannot
+//! keep the owner out), and one per address for a guesser trying many accounts. Failures are
+//! stored in the database, so N processes on one database allow what one does.
 
-use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+use std::net::IpAddr;
 
-use governor::{
-    Quota, RateLimiter, clock::Clock as _, middleware::NoOpMiddleware, nanos::Nanos,
-    state::keyed::DefaultKeyedStateStore,
+use crate::{
+    domain::Email,
+    storage::{FailureScope, Storage, StorageError},
 };
 
-use crate::domain::Clock;
-
-/// The application's [`Clock`] as governor reads time, so a test that advances the clock also
-/// refills the allowance. Whole seconds are fine grain enough for periods of 2 and 12 seconds;
-/// a wall clock set back only makes the wait longer, never shorter (governor saturates).
-#[derive(Debug, Clone)]
-pub(crate) struct ThrottleClock(Clock);
-
-impl governor::clock::Clock for ThrottleClock {
-    type Instant = Nanos;
-
-    fn now(&self) -> Nanos {
-        let seconds = u64::try_from(self.0.now()).unwrap_or_default();
-        Nanos::from(Duration::from_secs(seconds))
-    }
-}
-
-/// Refused: the allowance is spent; the next try is welcome in `retry_after` seconds.
+/// Refused: an allowance is spent; the next try is welcome in `retry_after` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("Too many sign-in attempts. Wait {retry_after} seconds and try again.")]
 pub(crate) struct Throttled {
     pub retry_after: u64,
 }
 
-type Limiter<K> = RateLimiter<K, DefaultKeyedStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
-
-pub(crate) struct Throttle {
-    clock: ThrottleClock,
-    per_account: Limiter<String>,
-    per_address: Limiter<IpAddr>,
+/// At most `failures` within any `seconds`.
+struct Allowance {
+    failures: i64,
+    seconds: i64,
 }
 
-/// Memory stays bounded: old keys are dropped once this many are remembered.
-const MAX_KEYS: usize = 100_000;
+/// One account from one address: five tries a minute.
+const ACCOUNT_FROM_ADDRESS: Allowance = Allowance {
+    failures: 5,
+    seconds: 60,
+};
+/// One account from anywhere: it takes guessers at four addresses to hold its owner back.
+const ACCOUNT: Allowance = Allowance {
+    failures: 20,
+    seconds: 60,
+};
+/// One address, whatever accounts it tries.
+const ADDRESS: Allowance = Allowance {
+    failures: 30,
+    seconds: 60,
+};
+/// How far back any allowance looks: older failures are deleted by the housekeeping.
+pub(crate) const LOOK_BACK_SECONDS: i64 = 60;
 
-impl Throttle {
-    pub(crate) fn new(clock: Clock) -> Throttle {
-        let five = NonZeroU32::new(5).expect("5 is not zero");
-        let thirty = NonZeroU32::new(30).expect("30 is not zero");
-        let account = Quota::with_period(Duration::from_secs(12))
-            .expect("period is not zero")
-            .allow_burst(five);
-        let address = Quota::with_period(Duration::from_secs(2))
-            .expect("period is not zero")
-            .allow_burst(thirty);
-        let clock = ThrottleClock(clock);
-        Throttle {
-            per_account: RateLimiter::new(account, Default::default(), clock.clone()),
-            per_address: RateLimiter::new(address, Default::default(), clock.clone()),
-            clock,
-        }
-    }
+/// Whose attempt it is, as the throttle counts it: the email the lookup uses (trimmed, lower
+/// case), so padding an address gives no fresh tries; anything that is not an email shares
+/// one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AttemptKey {
+    account: String,
+    address: String,
+}
 
-    /// Counts one sign-in attempt; refuses it when either allowance is spent.
-    pub(crate) fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), Throttled> {
-        if self.per_account.len() > MAX_KEYS {
-            self.per_account.retain_recent();
-        }
-        if self.per_address.len() > MAX_KEYS {
-            self.per_address.retain_recent();
-        }
-        // Rounded up: a client that waits exactly Retry-After seconds must get its turn.
-        let wait = |not_until: governor::NotUntil<Nanos>| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            Throttled {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-            }
-        };
-        if let Some(address) = address {
-            self.per_address.check_key(&address).map_err(wait)?;
-        }
-        self.per_account
-            .check_key(&account.to_lowercase())
-            .map_err(wait)?;
-        Ok(())
+impl AttemptKey {
+    pub(crate) fn new(typed: &str, address: Option<IpAddr>) -> AttemptKey {
+        let account = Email::parse(typed).map_or_else(|_| String::new(), |e| e.key().to_owned());
+        let address = address.map(|a| a.to_string()).unwrap_or_default();
+        AttemptKey { account, address }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_tries_then_a_wait_then_one_more() {
-        let clock = Clock::manual();
-        let throttle = Throttle::new(clock.clone());
-        for _ in 0..5 {
-            throttle.attempt("Ann@example.com", None).unwrap();
-        }
-        assert_eq!(
-            throttle.attempt("ann@example.com", None),
-            Err(Throttled { retry_after: 12 }),
-            "the sixth try waits"
-        );
-        throttle
-            .attempt("bob@example.com", None)
-            .expect("other accounts are not affected");
-        clock.advance(11);
-        assert!(
-            throttle.attempt("ann@example.com", None).is_err(),
-            "not yet"
-        );
-        clock.advance(1);
-        throttle
-            .attempt("ann@example.com", None)
-            .expect("the allowance refilled");
+/// What refuses the attempt, when one of its allowances is spent; counts nothing.
+pub(crate) async fn check(
+    storage: &Storage,
+    key: &AttemptKey,
+) -> Result<Option<Throttled>, StorageError> {
+    let now = storage.clock().now();
+    let mut scopes = vec![
+        (
+            FailureScope::AccountFrom(&key.account, &key.address),
+            ACCOUNT_FROM_ADDRESS,
+        ),
+        (FailureScope::Account(&key.account), ACCOUNT),
+    ];
+    if !key.address.is_empty() {
+        scopes.push((FailureScope::Address(&key.address), ADDRESS));
     }
+    let mut wait = 0;
+    for (scope, allowance) in scopes {
+        let since = now - allowance.seconds;
+        let recent = storage
+            .recent_sign_in_failures(scope, since, allowance.failures)
+            .await?;
+        if recent.len() as i64 >= allowance.failures {
+            // The oldest of the last `failures` leaves the window at this time.
+            let oldest = recent[recent.len() - 1];
+            wait = wait.max(oldest + allowance.seconds - now);
+        }
+    }
+    Ok((wait > 0).then_some(Throttled {
+        retry_after: wait as u64,
+    }))
+}
+
+/// A wrong password (or unknown account): it counts against every allowance.
+pub(crate) async fn failed(storage: &Storage, key: &AttemptKey) -> Result<(), StorageError> {
+    let now = storage.clock().now();
+    storage
+        .record_sign_in_failure(&key.account, &key.address, now)
+        .await
+}
+
+/// The right password: this account's failures from this address are forgiven.
+pub(crate) async fn succeeded(storage: &Storage, key: &AttemptKey) -> Result<(), StorageError> {
+    storage
+        .forget_sign_in_failures(&key.account, &key.address)
+        .await
 }

@@ -65,7 +65,7 @@ async fn create_token(
         address,
         previous: None,
     };
-    let token = sign_in(&state.storage, &state.throttle, attempt)
+    let token = sign_in(&state.storage, attempt)
         .await
         .map_err(AppError::from)?;
     Ok((

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
-    http::request::Parts,
+    http::{HeaderValue, request::Parts},
 };
 
 use super::{
@@ -115,18 +115,114 @@ impl FromRequestParts<AppState> for AgentUser {
     }
 }
 
-/// The client's address for throttling, when the server was started with connect info.
+/// The client's address for throttling, when the server was started with connect info. A
+/// request from a trusted proxy (`ROSTER_TRUSTED_PROXIES`) is the client's that its
+/// `X-Forwarded-For` names: the last address there that is not itself a trusted proxy.
 pub(crate) struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let trusted = &state.config.trusted_proxies;
+        Ok(ClientAddress(peer.map(|peer| {
+            client_behind(peer, trusted, parts.headers.get_all(FORWARDED_FOR))
+        })))
+    }
+}
+
+const FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Walks `X-Forwarded-For` from the right (each proxy appends the address it got the request
+/// from) while the hops are trusted proxies; a malformed entry stops the walk there.
+fn client_behind<'a>(
+    peer: IpAddr,
+    trusted: &[IpAddr],
+    forwarded: impl IntoIterator<Item = &'a HeaderValue>,
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded
+        .into_iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !trusted.contains(&address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn behind(peer: &str, trusted: &[&str], header: &[&str]) -> IpAddr {
+        let trusted: Vec<IpAddr> = trusted.iter().map(|t| ip(t)).collect();
+        let values: Vec<HeaderValue> = header
+            .iter()
+            .map(|h| HeaderValue::from_str(h).unwrap())
+            .collect();
+        client_behind(ip(peer), &trusted, &values)
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        assert_eq!(
+            behind("203.0.113.9", &[], &["198.51.100.1"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            behind("203.0.113.9", &["10.0.0.1"], &["198.51.100.1"]),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_last_untrusted_hop_is_the_client() {
+        let proxy = "10.0.0.1";
+        assert_eq!(
+            behind(proxy, &[proxy], &["198.51.100.7"]),
+            ip("198.51.100.7")
+        );
+        // A client that sends its own X-Forwarded-For only adds entries further left.
+        assert_eq!(
+            behind(proxy, &[proxy], &["6.6.6.6, 198.51.100.7"]),
+            ip("198.51.100.7")
+        );
+        // Two proxies of ours in a row, in one header or two.
+        assert_eq!(
+            behind(proxy, &[proxy, "10.0.0.2"], &["198.51.100.7", "10.0.0.2"]),
+            ip("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_without_a_usable_header_is_the_client() {
+        let proxy = "10.0.0.1";
+        assert_eq!(behind(proxy, &[proxy], &[]), ip(proxy));
+        assert_eq!(behind(proxy, &[proxy], &["not an address"]), ip(proxy));
     }
 }

@@ -77,7 +77,7 @@ pub(crate) async fn sign_in_form(
         address,
         previous: previous.map(|session| session.token_hash.as_str()),
     };
-    match sign_in(&state.storage, &state.throttle, attempt).await {
+    match sign_in(&state.storage, attempt).await {
         Ok(session) => Ok(Ok(session)),
         Err(refusal @ (SignInError::WrongCredentials | SignInError::Disabled)) => {
             Ok(Err(login_page(

@@ -32,25 +32,21 @@ use axum::{
 };
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-use crate::{accounts::Throttle, config::Config, jobs::WorkerStatus, storage::Storage};
+use crate::{config::Config, jobs::WorkerStatus, storage::Storage};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) storage: Storage,
     pub(crate) config: Arc<Config>,
-    pub(crate) throttle: Arc<Throttle>,
     /// Whether this process's import worker runs, for `/readyz`.
     pub(crate) worker: WorkerStatus,
 }
 
 impl AppState {
     pub(crate) fn new(storage: Storage, config: Config, worker: WorkerStatus) -> AppState {
-        // The throttle reads the storage's clock, as sessions do: tests move both at once.
-        let throttle = Arc::new(Throttle::new(storage.clock().clone()));
         AppState {
             storage,
             config: Arc::new(config),
-            throttle,
             worker,
         }
     }

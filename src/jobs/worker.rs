@@ -241,6 +241,10 @@ impl Worker {
         {
             tracing::warn!(%error, "could not delete expired sessions");
         }
+        let before = now - crate::accounts::THROTTLE_LOOK_BACK_SECONDS;
+        if let Err(error) = self.storage.delete_sign_in_failures_before(before).await {
+            tracing::warn!(%error, "could not delete old sign-in failures");
+        }
         match self.storage.expire_results().await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "expired import result files deleted"),

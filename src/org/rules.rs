@@ -15,6 +15,12 @@ pub(crate) enum MoveRefusal {
     IntoItself,
     #[error("Only a master administrator can make a top-level group")]
     TopLevelNeedsMaster,
+    /// Moving it would take it, and its agents, away from the group above it, which this
+    /// administrator does not manage.
+    #[error(
+        "This group sits under a group you do not manage: only an administrator of that group can move it"
+    )]
+    ParentNotManaged,
 }
 
 impl Access {
@@ -29,18 +35,24 @@ impl Access {
     /// Where `group` ends up when asked to go under `requested` (`None`: the top).
     ///
     /// An administrator's own group sits at the top or under a group they do not see, so the
-    /// form offers them no parent at all: asked for "none", the group stays where it is.
+    /// form offers them no parent at all: asked for "none", the group stays where it is. Asked
+    /// for another parent, it stays too: only whoever manages the group above may move it.
     pub(crate) fn move_group(
         &self,
         group: Id,
         requested: Option<Id>,
     ) -> Result<Option<Id>, MoveRefusal> {
         let current = self.tree.get(group).and_then(|g| g.parent_id);
+        let above_is_theirs =
+            self.is_master() || current.is_some_and(|parent| self.can_see(parent));
         match requested {
             None if self.is_master() => Ok(None),
-            None if current.is_none_or(|parent| !self.can_see(parent)) => Ok(current),
+            None if !above_is_theirs => Ok(current),
             None => Err(MoveRefusal::TopLevelNeedsMaster),
             Some(parent) if !self.can_see(parent) => Err(MoveRefusal::UnknownParent),
+            Some(parent) if !above_is_theirs && Some(parent) != current => {
+                Err(MoveRefusal::ParentNotManaged)
+            }
             Some(parent) if self.tree.is_in_subtree(parent, group) => Err(MoveRefusal::IntoItself),
             Some(parent) => Ok(Some(parent)),
         }

@@ -79,10 +79,42 @@ fn groups_move_only_where_the_rules_allow() {
         Ok(Some(1)),
         "stays under the hidden group"
     );
+    assert_eq!(
+        below_hidden.move_group(3, Some(2)),
+        Ok(Some(2)),
+        "below their own group, theirs to move"
+    );
     let master = Access::everything(sample());
     assert_eq!(master.move_group(3, None), Ok(None));
     assert!(master.may_create_under(None) && !admin.may_create_under(None));
     assert!(admin.may_create_under(Some(2)) && !admin.may_create_under(Some(4)));
+}
+
+#[test]
+fn a_group_leaves_the_group_above_it_only_by_that_groups_administrator() {
+    // Assigned to Paris (2, under Europe, 1, managed by someone else) and to Support (4).
+    let admin = Access::limited_to(sample(), &[2, 4]);
+    assert_eq!(
+        admin.move_group(2, Some(4)),
+        Err(MoveRefusal::ParentNotManaged),
+        "Paris and its agents would leave Europe's administrator"
+    );
+    assert_eq!(
+        admin.move_group(4, Some(2)),
+        Err(MoveRefusal::ParentNotManaged),
+        "the top level is the masters'"
+    );
+    assert_eq!(
+        admin.move_group(2, Some(1)),
+        Err(MoveRefusal::UnknownParent)
+    );
+    assert_eq!(
+        admin.move_group(3, Some(4)),
+        Ok(Some(4)),
+        "Night shift is below Paris: theirs"
+    );
+    let master = Access::everything(sample());
+    assert_eq!(master.move_group(2, Some(4)), Ok(Some(4)));
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod import_undo;
 mod job_types;
 mod sessions;
 mod setup;
+mod sign_in_failures;
 mod undo_batch;
 
 use std::{str::FromStr, time::Duration};
@@ -37,6 +38,7 @@ pub use job_types::{
     JobState, UnknownMode,
 };
 pub use sessions::{SessionKind, SessionRecord};
+pub(crate) use sign_in_failures::FailureScope;
 pub use undo_batch::UndoBatch;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -18,4 +18,5 @@ mod search;
 mod security_files;
 mod security_users;
 mod setup;
+mod sign_in_throttle;
 mod storage_story;
