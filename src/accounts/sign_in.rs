@@ -38,6 +38,11 @@ pub(crate) enum SignInError {
     /// Said only to someone who knew the password.
     #[error("This agent account is disabled. Ask your administrator to enable it.")]
     Disabled,
+    /// Said only to someone who knew the password.
+    #[error(
+        "Agents of your group cannot sign in while it is disabled. Ask your administrator to enable it."
+    )]
+    GroupDisabled,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -52,21 +57,32 @@ pub(crate) async fn sign_in(
     if let Some(throttled) = throttle::check(storage, &key).await? {
         return Err(throttled.into());
     }
-    // (id, password hash, enabled)
+    // (id, why it may not sign in, password hash)
     let account = match Email::parse(attempt.email) {
         Err(_) => None,
-        Ok(email) if attempt.kind == SessionKind::Agent => storage
-            .agent_by_email(&email)
-            .await?
-            .map(|agent| (agent.id, agent.is_enabled(), agent.password_hash)),
+        Ok(email) if attempt.kind == SessionKind::Agent => {
+            match storage.agent_by_email(&email).await? {
+                Some(agent) => {
+                    let refusal = if !agent.is_enabled() {
+                        Some(SignInError::Disabled)
+                    } else if !storage.group_chain_enabled(agent.group_id).await? {
+                        Some(SignInError::GroupDisabled)
+                    } else {
+                        None
+                    };
+                    Some((agent.id, refusal, agent.password_hash))
+                }
+                None => None,
+            }
+        }
         Ok(email) => storage
             .admin_by_email(&email)
             .await?
-            .map(|admin| (admin.id, true, admin.password_hash)),
+            .map(|admin| (admin.id, None, admin.password_hash)),
     };
-    let (id, enabled, hash) = match account {
-        Some((id, enabled, hash)) => (Some(id), enabled, Some(hash)),
-        None => (None, false, None),
+    let (id, refusal, hash) = match account {
+        Some((id, refusal, hash)) => (Some(id), refusal, Some(hash)),
+        None => (None, None, None),
     };
     let verified = password_matches(hash, attempt.password).await;
     let Some(id) = id.filter(|_| verified) else {
@@ -74,8 +90,8 @@ pub(crate) async fn sign_in(
         return Err(SignInError::WrongCredentials);
     };
     throttle::succeeded(storage, &key).await?;
-    if !enabled {
-        return Err(SignInError::Disabled);
+    if let Some(refusal) = refusal {
+        return Err(refusal);
     }
     let token = start_session(storage, attempt.kind, id, attempt.previous).await?;
     tracing::info!(principal_id = id, "signed in");

@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for ApiAdmin {
     }
 }
 
-/// A signed-in, enabled agent.
+/// A signed-in, enabled agent of an enabled group.
 pub(crate) struct AgentUser {
     pub(crate) agent: AgentRecord,
     pub(crate) session: Session,
@@ -104,13 +104,16 @@ impl FromRequestParts<AppState> for AgentUser {
             .get::<Session>()
             .filter(|session| session.kind == SessionKind::Agent)
             .cloned()
-            .ok_or(AppError::SignInRequired)?;
+            .ok_or(AppError::AgentSignInRequired)?;
         let agent = state
             .storage
             .agent_by_id(session.principal_id)
             .await?
             .filter(AgentRecord::is_enabled)
-            .ok_or(AppError::SignInRequired)?;
+            .ok_or(AppError::AgentSignInRequired)?;
+        if !state.storage.group_chain_enabled(agent.group_id).await? {
+            return Err(AppError::AgentSignInRequired);
+        }
         Ok(AgentUser { agent, session })
     }
 }

@@ -20,6 +20,12 @@ pub(crate) enum AppError {
     /// Not signed in: the web redirects to the sign-in page, the API answers 401.
     #[error("Please sign in.")]
     SignInRequired,
+    /// An agent's page without an agent's session: to the agents' sign-in page.
+    #[error("Please sign in.")]
+    AgentSignInRequired,
+    /// The credentials were refused (the API's token request): why, in the sign-in form's words.
+    #[error("{0}")]
+    SignInRefused(String),
     /// Also what another group's objects answer: their existence is not revealed.
     #[error("There is nothing here, or it is not yours to see.")]
     NotFound,
@@ -53,12 +59,14 @@ impl From<Throttled> for AppError {
     }
 }
 
-/// A refused sign-in where no form shows it (the API): "sign in" again, nothing more.
+/// A refused sign-in where no form shows it (the API): the form's words, with a 401.
 impl From<SignInError> for AppError {
     fn from(error: SignInError) -> Self {
         match error {
             SignInError::Throttled(throttled) => throttled.into(),
-            SignInError::WrongCredentials | SignInError::Disabled => AppError::SignInRequired,
+            refused @ (SignInError::WrongCredentials
+            | SignInError::Disabled
+            | SignInError::GroupDisabled) => AppError::SignInRefused(refused.to_string()),
             SignInError::Storage(error) => error.into(),
         }
     }
@@ -76,7 +84,9 @@ impl From<SubmitError> for AppError {
 impl AppError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::SignInRequired
+            | AppError::AgentSignInRequired
+            | AppError::SignInRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -90,7 +100,8 @@ impl AppError {
 
     fn title(&self) -> &'static str {
         match self {
-            AppError::SignInRequired => "Sign-in required",
+            AppError::SignInRequired | AppError::AgentSignInRequired => "Sign-in required",
+            AppError::SignInRefused(_) => "Sign-in refused",
             AppError::NotFound => "Not found",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
@@ -125,8 +136,10 @@ struct ErrorPage<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        if matches!(self, AppError::SignInRequired) {
-            return Redirect::to("/login").into_response();
+        match self {
+            AppError::SignInRequired => return Redirect::to("/login").into_response(),
+            AppError::AgentSignInRequired => return Redirect::to("/agent/login").into_response(),
+            _ => {}
         }
         let page = ErrorPage {
             title: self.title(),

@@ -79,13 +79,15 @@ pub(crate) async fn sign_in_form(
     };
     match sign_in(&state.storage, attempt).await {
         Ok(session) => Ok(Ok(session)),
-        Err(refusal @ (SignInError::WrongCredentials | SignInError::Disabled)) => {
-            Ok(Err(login_page(
-                page(Some(refusal.to_string())),
-                token,
-                StatusCode::UNAUTHORIZED,
-            )))
-        }
+        Err(
+            refusal @ (SignInError::WrongCredentials
+            | SignInError::Disabled
+            | SignInError::GroupDisabled),
+        ) => Ok(Err(login_page(
+            page(Some(refusal.to_string())),
+            token,
+            StatusCode::UNAUTHORIZED,
+        ))),
         Err(other) => Err(other.into()),
     }
 }

@@ -79,6 +79,31 @@ impl Storage {
         if updated.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
+        if !update.enabled {
+            self.end_agent_sessions_below(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a group and every group above it are enabled: agents sign in only then.
+    pub(crate) async fn group_chain_enabled(&self, id: Id) -> Result<bool> {
+        let disabled: i64 = sqlx::query_scalar(
+            "WITH RECURSIVE chain (id, parent_id, enabled) AS (                  SELECT id, parent_id, enabled FROM agent_groups WHERE id = $1                  UNION ALL                  SELECT g.id, g.parent_id, g.enabled FROM agent_groups g JOIN chain c ON g.id = c.parent_id              ) SELECT COUNT(*) FROM chain WHERE enabled = 0",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(disabled == 0)
+    }
+
+    /// Ends the sessions of every agent in a group and the groups below it (it was disabled).
+    async fn end_agent_sessions_below(&self, id: Id) -> Result<()> {
+        sqlx::query(
+            "WITH RECURSIVE below (id) AS (                  SELECT id FROM agent_groups WHERE id = $1                  UNION ALL                  SELECT g.id FROM agent_groups g JOIN below b ON g.parent_id = b.id              ) DELETE FROM sessions WHERE kind = 'agent' AND principal_id IN                (SELECT a.id FROM agents a JOIN below b ON a.group_id = b.id)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

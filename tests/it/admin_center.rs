@@ -279,10 +279,64 @@ on_both_backends! {
         // Disabling the agent ends their session and refuses the next sign-in.
         let edit = format!("/admin/agents/{agent}");
         app.post_form(&edit, &edit, &[("name", "Ann Lee"), ("email", "ann@example.com"), ("group_id", &group.to_string())]).await;
-        assert_eq!(location(&app.get_with(&client, "/agent").await), "/login");
+        assert_eq!(location(&app.get_with(&client, "/agent").await), "/agent/login", "an agent's page sends to the agents' sign-in");
         let disabled = app.post_form_with(&client, "/agent/login", "/agent/login", &[("email", "ann@example.com"), ("password", "password123")]).await;
         assert_eq!(disabled.status(), StatusCode::UNAUTHORIZED);
         assert!(disabled.text().await.unwrap().contains("disabled"));
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
+    async fn agents_of_a_disabled_group_cannot_sign_in_and_are_signed_out(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let nights = app.create_group(Some(support), "Nights").await;
+        let other = app.create_group(None, "Sales").await;
+        app.create_agent(nights, "Ann Lee", "ann@example.com", "password123").await;
+        app.create_agent(other, "Bob Ray", "bob@example.com", "password123").await;
+        let agent_login = |client: reqwest::Client, email: &'static str| {
+            let app = &app;
+            async move {
+                app.post_form_with(&client, "/agent/login", "/agent/login", &[("email", email), ("password", "password123")]).await
+            }
+        };
+        let ann = browser();
+        let bob = browser();
+        assert_eq!(location(&agent_login(ann.clone(), "ann@example.com").await), "/agent");
+        assert_eq!(location(&agent_login(bob.clone(), "bob@example.com").await), "/agent");
+
+        // Disabling Support, above Ann's group, ends her session at once.
+        let edit = format!("/admin/groups/{support}");
+        let page = app.get(&edit).await.text().await.unwrap();
+        assert!(page.contains("cannot sign in"), "the checkbox says what it does");
+        let saved = app.post_form(&edit, &edit, &[("name", "Support"), ("description", ""), ("parent_id", "")]).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&app.get_with(&ann, "/agent").await), "/agent/login");
+        let sessions = app.count("SELECT COUNT(*) FROM sessions WHERE kind = 'agent'").await;
+        assert_eq!(sessions, 1, "Ann's session is deleted, Bob's kept");
+        let refused = agent_login(browser(), "ann@example.com").await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(refused.text().await.unwrap().contains("Agents of your group cannot sign in while it is disabled"));
+        assert_eq!(app.get_with(&bob, "/agent").await.status(), StatusCode::OK, "another group's agent stays signed in");
+
+        // Enabled again, Support lets Ann in.
+        app.post_form(&edit, &edit, &[("name", "Support"), ("description", ""), ("parent_id", ""), ("enabled", "on")]).await;
+        assert_eq!(location(&agent_login(browser(), "ann@example.com").await), "/agent");
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
+    async fn each_sign_in_page_links_to_the_other(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        let anonymous = browser();
+        assert_eq!(location(&app.get_with(&anonymous, "/agent").await), "/agent/login");
+        let agents = app.get_with(&anonymous, "/agent/login").await.text().await.unwrap();
+        assert!(agents.contains("href=\"/login\""), "{agents}");
+        let admins = app.get_with(&anonymous, "/login").await.text().await.unwrap();
+        assert!(admins.contains("href=\"/agent/login\""), "{admins}");
         app.stop().await;
     }
 }

@@ -272,6 +272,14 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "setup succeeds");
     }
 
+    /// A count straight from the database (`SELECT COUNT(*) …`), as stored.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)
+            .await
+            .unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
+    }
+
     pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post_form_with(
             client,

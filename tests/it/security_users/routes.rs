@@ -34,6 +34,8 @@ const OK: E = E::Code(200);
 const NF: E = E::Code(404);
 const API_NO: E = E::Code(401);
 const LOGIN: E = E::To("/login");
+/// An agent's page, without an agent's session, sends to the agents' sign-in.
+const AGENT_LOGIN: E = E::To("/agent/login");
 const DONE: E = E::Done;
 
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +145,7 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::POST, "/login", WRONG_ADMIN, all(WRONG)),
         row(M::GET, "/agent/login", Nothing, [OK, E::To("/agent"), OK, OK, OK]),
         row(M::POST, "/agent/login", WRONG_AGENT, all(WRONG)),
-        row(M::GET, "/agent", Nothing, [LOGIN, OK, LOGIN, LOGIN, LOGIN]),
+        row(M::GET, "/agent", Nothing, [AGENT_LOGIN, OK, AGENT_LOGIN, AGENT_LOGIN, AGENT_LOGIN]),
         row(M::GET, "/admin", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::GET, "/admin/tree/groups/{group_a}/agents", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/admin/groups", NEW_GROUP, [LOGIN, LOGIN, DONE, NF, DONE]),
