@@ -74,7 +74,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create an administrator; the password is read from standard input.
+    /// Create an administrator. The password is asked twice, hidden, at a terminal; from a
+    /// pipe it is the first line (a second line, if any, must repeat it).
     Create {
         #[arg(long)]
         email: String,
@@ -86,6 +87,12 @@ pub enum AdminCommand {
         /// A group path this administrator manages; repeat for several.
         #[arg(long = "group")]
         groups: Vec<String>,
+    },
+    /// Set an administrator's password, read as for `create`, and end their sessions and API
+    /// tokens.
+    Password {
+        #[arg(long)]
+        email: String,
     },
 }
 

@@ -1,9 +1,10 @@
-//! `roster admin create` and `roster group create`.
+//! `roster admin create`, `roster admin password` and `roster group create`.
 
-use std::{io::Read, process::ExitCode};
+use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
+use super::password_input::read_new_password;
 use crate::{
     config::Config,
     domain::{AgentName, Description, Email, GroupPath, hash_password},
@@ -22,16 +23,8 @@ pub async fn create_admin(
 ) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email)?;
     let name = AgentName::parse(name)?;
-    let mut input = String::new();
-    std::io::stdin()
-        .take(4096)
-        .read_to_string(&mut input)
-        .context("reading the password from standard input")?;
-    let password = input
-        .strip_suffix('\n')
-        .map(|p| p.strip_suffix('\r').unwrap_or(p))
-        .unwrap_or(&input);
-    config.password_policy.check(password)?;
+    let password = read_new_password()?;
+    config.password_policy.check(&password)?;
     let tree = OrgTree::new(storage.all_groups().await?);
     let mut group_ids = Vec::new();
     for path in groups {
@@ -41,7 +34,7 @@ pub async fn create_admin(
             None => bail!("there is no group {path:?}; create it first with `roster group create`"),
         }
     }
-    let hash = hash_password(password);
+    let hash = hash_password(&password);
     let admin = NewAdmin {
         email: &email,
         name: &name,
@@ -60,6 +53,25 @@ pub async fn create_admin(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Sets an administrator's password (from standard input) and signs them out everywhere: the
+/// way back in for anyone, a master included, who forgot theirs.
+pub async fn set_admin_password(
+    storage: &Storage,
+    config: &Config,
+    email: &str,
+) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email)?;
+    let Some(admin) = storage.admin_by_email(&email).await? else {
+        bail!("there is no administrator with the email {email}");
+    };
+    let password = read_new_password()?;
+    config.password_policy.check(&password)?;
+    let hash = hash_password(&password);
+    storage.set_admin_password(admin.id, &hash, None).await?;
+    eprintln!("The password of {email} is changed; their sessions and API tokens have ended.");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Creates each missing group along the path; existing ones are reused.

@@ -1,6 +1,7 @@
 //! The command line: the same binary serves, migrates, and administers (SPEC §4).
 
 mod accounts;
+mod password_input;
 mod transfer;
 
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &groups,
             )
             .await
+        }
+        Command::Admin(AdminCommand::Password { email }) => {
+            accounts::set_admin_password(&open(&config).await?, &config, &email).await
         }
         Command::Group(GroupCommand::Create { path }) => {
             accounts::create_group(&open(&config).await?, &path).await

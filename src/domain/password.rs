@@ -50,6 +50,9 @@ pub enum PasswordError {
     TooLong { length: usize, max: usize },
     #[error("Password needs {0}")]
     MissingClass(&'static str),
+    /// No sign-in form can type one, and a line break is most likely two lines pasted as one.
+    #[error("Password cannot contain a line break, a tab or another control character")]
+    ControlCharacter,
 }
 
 impl PasswordPolicy {
@@ -103,6 +106,9 @@ impl PasswordPolicy {
                 length,
                 max: Self::MAX_CHARS,
             });
+        }
+        if password.chars().any(char::is_control) {
+            return Err(PasswordError::ControlCharacter);
         }
         match self
             .required
@@ -191,6 +197,28 @@ mod tests {
             policy.check(&"x".repeat(257)),
             Err(PasswordError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn a_password_with_a_control_character_is_refused() {
+        let policy = PasswordPolicy::default();
+        for typed in [
+            "pw-line-one\npw-line-two",
+            "password\r",
+            "pass\tword1",
+            "pass\u{7f}word",
+            "pass\u{85}word",
+        ] {
+            assert_eq!(
+                policy.check(typed),
+                Err(PasswordError::ControlCharacter),
+                "{typed:?}"
+            );
+        }
+        assert!(
+            policy.check("pässwörd ünïcode").is_ok(),
+            "letters of any script are fine"
+        );
     }
 
     #[test]

@@ -150,6 +150,34 @@ impl Storage {
         Ok(())
     }
 
+    /// Sets an administrator's password and, in the same step, ends their sessions and API
+    /// tokens but `keep` (the session of an administrator changing their own).
+    pub(crate) async fn set_admin_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        sqlx::query(
+            "DELETE FROM sessions WHERE kind <> 'agent' AND principal_id = $1 AND token_hash <> $2",
+        )
+        .bind(id)
+        .bind(keep.unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes the administrator and ends their sessions in one step.
     pub(crate) async fn delete_admin(&self, id: Id) -> Result<()> {
         let mut tx = self.pool.begin().await?;

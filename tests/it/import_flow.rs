@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::common::sheets::{C, agents, read_result, t, xlsx};
-use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location};
+use crate::common::{
+    MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser, location, roster_at as roster,
+};
 use reqwest::StatusCode;
 
 on_both_backends! {
@@ -83,6 +85,8 @@ on_both_backends! {
         let api = reqwest::Client::new();
         let wrong: reqwest::Response = api.post(app.url("/api/v1/tokens")).json(&serde_json::json!({"email": MASTER_EMAIL, "password": "nope"})).send().await.unwrap();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let said = wrong.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(said["error"]["message"], "The email or password is not right.", "not \"Please sign in.\"");
         let token = |email: &'static str, password: &'static str| {
             let api = api.clone();
             let url = app.url("/api/v1/tokens");
@@ -137,26 +141,6 @@ on_both_backends! {
         assert_eq!(app.get_with(&session, &format!("/api/v1/imports/{id}")).await.status(), StatusCode::OK);
         app.stop().await;
     }
-}
-
-fn roster(database_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("ROSTER_LOG", "warn")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run roster");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod accounts_cli;
 mod admin_center;
 mod browser;
 mod crash_restart;

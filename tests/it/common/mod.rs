@@ -476,10 +476,24 @@ macro_rules! on_both_backends {
 
 /// Runs the `roster` binary against the app's database, as an operator would.
 pub fn roster_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+    roster_at(&app.database_url, args, "")
+}
+
+/// Runs the `roster` binary against a database, with `stdin` piped to it.
+pub fn roster_at(database_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args(args)
-        .env("DATABASE_URL", &app.database_url)
+        .env("DATABASE_URL", database_url)
         .env("ROSTER_LOG", "warn")
-        .output()
-        .expect("the roster binary runs")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the roster binary runs");
+    let mut input = child.stdin.take().unwrap();
+    // A command that refuses early may close its end first: that is its answer, not an error.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().unwrap()
 }
