@@ -189,6 +189,7 @@ async fn check(storage: &Storage, config: &Config, group: i64) {
                 email: &email,
                 description: &Description::parse("").unwrap(),
                 password_hash: &hash,
+                must_change_password: false,
             })
             .await
             .unwrap();
@@ -200,6 +201,7 @@ async fn check(storage: &Storage, config: &Config, group: i64) {
         options: ImportOptions {
             mode: ImportMode::Update,
             dry_run: true,
+            ..ImportOptions::default()
         },
         ..pipeline::Submission::plain(group, "bench", "large.xlsx")
     };

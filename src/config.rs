@@ -58,6 +58,10 @@ pub enum Command {
         /// Check the file only: every row validated as for real, nothing created or changed.
         #[arg(long)]
         dry_run: bool,
+        /// The agents created, and those whose password the file sets, must change their
+        /// password at their next sign-in.
+        #[arg(long)]
+        must_change_password: bool,
     },
     /// Look after imports already queued.
     #[command(subcommand)]

@@ -56,8 +56,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             result,
             mode,
             dry_run,
+            must_change_password,
         } => {
-            let options = ImportOptions { mode, dry_run };
+            let options = ImportOptions {
+                mode,
+                dry_run,
+                must_change_password,
+            };
             let request = transfer::ImportRequest {
                 group: &group,
                 file: &file,

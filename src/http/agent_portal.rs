@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::State,
+    extract::{Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -17,6 +17,8 @@ use super::{
     login::{Credentials, LoginPage, login_page, sign_in_form, signed_in},
     session::{FormToken, MaybeSession, SESSION_COOKIE, set_cookie},
 };
+use serde::Deserialize;
+
 use crate::{
     org::OrgTree,
     storage::{AgentRecord, SessionKind},
@@ -75,9 +77,20 @@ pub(crate) struct AgentHome {
     pub(crate) email: String,
     pub(crate) group_path: String,
     pub(crate) csrf: String,
+    pub(crate) notice: Option<&'static str>,
 }
 
-pub(crate) async fn home(State(state): State<AppState>, user: AgentUser) -> AppResult<AgentHome> {
+#[derive(Deserialize, Default)]
+pub(crate) struct HomeQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    user: AgentUser,
+    Query(query): Query<HomeQuery>,
+) -> AppResult<AgentHome> {
     let tree = OrgTree::new(state.storage.all_groups().await?);
     let AgentRecord {
         name,
@@ -90,6 +103,7 @@ pub(crate) async fn home(State(state): State<AppState>, user: AgentUser) -> AppR
         email,
         group_path: tree.path(group_id),
         csrf: user.session.csrf,
+        notice: (query.done == "password").then_some("Your password is changed."),
     })
 }
 

@@ -37,6 +37,9 @@ pub(crate) struct AgentForm {
     pub(crate) description: String,
     #[serde(default)]
     pub(crate) enabled: Option<String>,
+    /// Ticked: at their next sign-in the agent reaches only the page that changes it.
+    #[serde(default)]
+    pub(crate) must_change_password: Option<String>,
     #[serde(default)]
     pub(crate) group_id: String,
     /// Only on the "add agent" form.
@@ -55,6 +58,7 @@ pub(crate) struct AgentPage {
     pub(crate) group_path: String,
     pub(crate) form: AgentForm,
     pub(crate) form_enabled: bool,
+    pub(crate) form_must_change: bool,
     pub(crate) group_options: Vec<GroupOption>,
     pub(crate) errors: FieldErrors,
     pub(crate) created_at: String,
@@ -90,6 +94,7 @@ async fn agent_page(
         group_id,
         group_path: access.visible_path(group_id),
         form_enabled: ticked(&form.enabled),
+        form_must_change: ticked(&form.must_change_password),
         group_options: group_options(access, Some(selected_group), None),
         errors,
         created_at: agent.map(|a| datetime(a.created_at)).unwrap_or_default(),
@@ -115,6 +120,7 @@ fn form_of(agent: &AgentRecord) -> AgentForm {
         email: agent.email.clone(),
         description: agent.description.clone(),
         enabled: agent.is_enabled().then(|| "on".to_owned()),
+        must_change_password: agent.must_change_password().then(|| "on".to_owned()),
         group_id: agent.group_id.to_string(),
         password: String::new(),
     }
@@ -129,8 +135,10 @@ pub(crate) async fn new_form(
     if !access.can_see(group_id) {
         return Err(AppError::NotFound);
     }
+    // An administrator who sets a password usually wants the agent to choose their own.
     let form = AgentForm {
         enabled: Some("on".into()),
+        must_change_password: Some("on".into()),
         group_id: group_id.to_string(),
         ..AgentForm::default()
     };
@@ -209,6 +217,7 @@ pub(crate) async fn create(
             email: &agent.email,
             description: &agent.description,
             password_hash: &hash,
+            must_change_password: ticked(&form.must_change_password),
         };
         let created = state.storage.create_agent(new).await.on_duplicate(
             &mut errors,
@@ -272,6 +281,7 @@ pub(crate) async fn update(
             email: &parsed.email,
             description: &parsed.description,
             enabled: ticked(&form.enabled),
+            must_change_password: ticked(&form.must_change_password),
         };
         let saved = state.storage.update_agent(id, update).await.on_duplicate(
             &mut errors,
@@ -299,6 +309,8 @@ pub(crate) async fn update(
 pub(crate) struct PasswordForm {
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    must_change_password: Option<String>,
 }
 
 #[tracing::instrument(skip_all, fields(agent_id = id))]
@@ -327,8 +339,12 @@ pub(crate) async fn set_password(
     }
     let password = form.password;
     let hash = new_password_hash(password).await;
-    state.storage.set_agent_password(id, &hash).await?;
-    state.storage.delete_agent_sessions(id).await?;
+    let must_change = ticked(&form.must_change_password);
+    // The agent's sessions end: whoever knew the old password is signed out.
+    state
+        .storage
+        .set_agent_password(id, &hash, must_change, None)
+        .await?;
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 

@@ -128,6 +128,7 @@ pub(crate) struct ImportJson {
     state: &'static str,
     mode: &'static str,
     dry_run: bool,
+    must_change_password: bool,
     total_rows: Option<i64>,
     done_rows: i64,
     /// In a check: how many would be created, updated, skipped.
@@ -168,6 +169,7 @@ impl ImportJson {
             state: view.state,
             mode: job.options.mode.as_str(),
             dry_run: job.options.dry_run,
+            must_change_password: job.options.must_change_password,
             total_rows: job.total_rows,
             done_rows: job.done_rows,
             created: job.created_count,

@@ -86,13 +86,37 @@ impl FromRequestParts<AppState> for ApiAdmin {
     }
 }
 
-/// A signed-in, enabled agent of an enabled group.
+/// A signed-in, enabled agent of an enabled group, free to use their pages: one who must
+/// change their password is sent to do that first.
 pub(crate) struct AgentUser {
     pub(crate) agent: AgentRecord,
     pub(crate) session: Session,
 }
 
 impl FromRequestParts<AppState> for AgentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let AgentAccount { agent, session } =
+            AgentAccount::from_request_parts(parts, state).await?;
+        if agent.must_change_password() {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(AgentUser { agent, session })
+    }
+}
+
+/// A signed-in, enabled agent of an enabled group, whether or not they must change their
+/// password: for the page that changes it.
+pub(crate) struct AgentAccount {
+    pub(crate) agent: AgentRecord,
+    pub(crate) session: Session,
+}
+
+impl FromRequestParts<AppState> for AgentAccount {
     type Rejection = AppError;
 
     async fn from_request_parts(
@@ -114,7 +138,7 @@ impl FromRequestParts<AppState> for AgentUser {
         if !state.storage.group_chain_enabled(agent.group_id).await? {
             return Err(AppError::AgentSignInRequired);
         }
-        Ok(AgentUser { agent, session })
+        Ok(AgentAccount { agent, session })
     }
 }
 

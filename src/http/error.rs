@@ -15,6 +15,9 @@ use crate::{
     storage::StorageError,
 };
 
+/// Where an agent changes their own password.
+pub(crate) const AGENT_PASSWORD_PAGE: &str = "/agent/password";
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
     /// Not signed in: the web redirects to the sign-in page, the API answers 401.
@@ -23,6 +26,9 @@ pub(crate) enum AppError {
     /// An agent's page without an agent's session: to the agents' sign-in page.
     #[error("Please sign in.")]
     AgentSignInRequired,
+    /// An agent who must change their password first: to the page that does it.
+    #[error("Choose a new password first.")]
+    PasswordChangeRequired,
     /// The credentials were refused (the API's token request): why, in the sign-in form's words.
     #[error("{0}")]
     SignInRefused(String),
@@ -87,6 +93,7 @@ impl AppError {
             AppError::SignInRequired
             | AppError::AgentSignInRequired
             | AppError::SignInRefused(_) => StatusCode::UNAUTHORIZED,
+            AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -102,6 +109,7 @@ impl AppError {
         match self {
             AppError::SignInRequired | AppError::AgentSignInRequired => "Sign-in required",
             AppError::SignInRefused(_) => "Sign-in refused",
+            AppError::PasswordChangeRequired => "New password needed",
             AppError::NotFound => "Not found",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
@@ -139,6 +147,9 @@ impl IntoResponse for AppError {
         match self {
             AppError::SignInRequired => return Redirect::to("/login").into_response(),
             AppError::AgentSignInRequired => return Redirect::to("/agent/login").into_response(),
+            AppError::PasswordChangeRequired => {
+                return Redirect::to(AGENT_PASSWORD_PAGE).into_response();
+            }
             _ => {}
         }
         let page = ErrorPage {

@@ -1,6 +1,7 @@
 //! Thin handlers: extract → call → render. One file per area, each with its page structs.
 
 mod admins;
+mod agent_password;
 mod agent_portal;
 mod agents;
 mod api;
@@ -75,6 +76,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/agent", get(agent_portal::home))
         .route("/agent/logout", post(agent_portal::logout))
+        .route(
+            "/agent/password",
+            get(agent_password::form).post(agent_password::submit),
+        )
         .route("/admin", get(center::home))
         .route("/admin/tree/groups/{id}/agents", get(center::tree_agents))
         .route("/admin/groups", post(groups::create))

@@ -62,7 +62,8 @@ struct UploadForm {
     options: ImportOptions,
 }
 
-/// Reads the `file` field and the options beside it (`mode`, `dry_run`, in any order: a
+/// Reads the `file` field and the options beside it (`mode`, `dry_run`,
+/// `must_change_password`, in any order: a
 /// browser sends its "Check file" button after the file). With `csrf_for` set (a browser form),
 /// a valid `csrf` field must come first. Anything over `max_bytes` is refused as soon as it is
 /// seen, not after it is stored.
@@ -119,6 +120,12 @@ async fn read_upload_form(
                 let typed = field.text().await.map_err(|_| unreadable())?;
                 options.dry_run = parse_flag(&typed)
                     .ok_or_else(|| AppError::BadRequest("dry_run must be true or false.".into()))?;
+            }
+            Some("must_change_password") => {
+                let typed = field.text().await.map_err(|_| unreadable())?;
+                options.must_change_password = parse_flag(&typed).ok_or_else(|| {
+                    AppError::BadRequest("must_change_password must be true or false.".into())
+                })?;
             }
             _ => {}
         }

@@ -89,7 +89,11 @@ mod tests {
     fn plan(mode: ImportMode, dry_run: bool, existing: Option<Id>, password: bool) -> Plan {
         let names = |id: Id| (id == ELSEWHERE).then(|| "Support/Tier 2".to_owned());
         let existing = existing.map(agent);
-        let options = ImportOptions { mode, dry_run };
+        let options = ImportOptions {
+            mode,
+            dry_run,
+            ..ImportOptions::default()
+        };
         plan_row(
             options,
             Target::Group(HERE),

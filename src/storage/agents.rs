@@ -13,11 +13,17 @@ pub struct AgentRecord {
     pub password_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub must_change_password: i64,
 }
 
 impl AgentRecord {
     pub fn is_enabled(&self) -> bool {
         self.enabled != 0
+    }
+
+    /// Signed in, the agent reaches only the page that changes their password.
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password != 0
     }
 }
 
@@ -28,6 +34,7 @@ pub struct NewAgent<'a> {
     pub email: &'a Email,
     pub description: &'a Description,
     pub password_hash: &'a str,
+    pub must_change_password: bool,
 }
 
 pub struct AgentUpdate<'a> {
@@ -37,6 +44,7 @@ pub struct AgentUpdate<'a> {
     pub email: &'a Email,
     pub description: &'a Description,
     pub enabled: bool,
+    pub must_change_password: bool,
 }
 
 /// An agent found by email: where it is, for an import deciding what its row does.
@@ -57,15 +65,15 @@ pub struct ExportRow {
     pub created_at: i64,
 }
 
-const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at";
+const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at, must_change_password";
 
 impl Storage {
     pub async fn create_agent(&self, agent: NewAgent<'_>) -> Result<Id> {
         let at = self.now();
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
-                                 password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING id",
+                                 password_hash, created_at, updated_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9) RETURNING id",
         )
         .bind(agent.group_id)
         .bind(agent.name.as_str())
@@ -75,6 +83,7 @@ impl Storage {
         .bind(agent.description.as_str())
         .bind(agent.password_hash)
         .bind(at)
+        .bind(i64::from(agent.must_change_password))
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;
@@ -145,7 +154,8 @@ impl Storage {
     pub async fn update_agent(&self, id: Id, update: AgentUpdate<'_>) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE agents SET group_id = $1, name = $2, nickname = $3, email = $4, email_key = $5, \
-                               description = $6, enabled = $7, updated_at = $8, revision = revision + 1 WHERE id = $9",
+                               description = $6, enabled = $7, updated_at = $8, must_change_password = $9, \
+                               revision = revision + 1 WHERE id = $10",
         )
         .bind(update.group_id)
         .bind(update.name.as_str())
@@ -155,6 +165,7 @@ impl Storage {
         .bind(update.description.as_str())
         .bind(i64::from(update.enabled))
         .bind(self.now())
+        .bind(i64::from(update.must_change_password))
         .bind(id)
         .execute(&self.pool)
         .await
@@ -168,13 +179,34 @@ impl Storage {
         Ok(())
     }
 
-    pub(crate) async fn set_agent_password(&self, id: Id, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2, revision = revision + 1 WHERE id = $3")
-            .bind(password_hash)
-            .bind(self.now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// Sets an agent's password and whether they must change it at their next sign-in, and
+    /// ends their sessions but `keep` (the session of an agent changing their own).
+    pub(crate) async fn set_agent_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        must_change: bool,
+        keep: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE agents SET password_hash = $1, must_change_password = $2, updated_at = $3, \
+             revision = revision + 1 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(i64::from(must_change))
+        .bind(self.now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE kind = 'agent' AND principal_id = $1 AND token_hash <> $2",
+        )
+        .bind(id)
+        .bind(keep.unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -45,7 +45,7 @@ impl<'a> NewImport<'a> {
 
 const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, phase, total_rows, done_rows, \
      created_count, failed_count, not_imported_count, error, created_at, finished_at, \
-     result_expires_at, lease_until, cancel_requested, mode, dry_run, updated_count, \
+     result_expires_at, lease_until, cancel_requested, mode, dry_run, must_change_password, updated_count, \
      skipped_count, kept_count, undone_count, undo_kept_count, undo_requested_by, undone_at, \
      CASE WHEN result IS NULL THEN 0 ELSE 1 END AS has_result, \
      CASE WHEN upload IS NULL THEN 0 ELSE 1 END AS has_upload";
@@ -54,14 +54,14 @@ const JOB_COLUMNS: &str = "id, group_id, submitted_by, file_name, state, phase, 
 const HELD: &str = "owner = $2 AND state IN ('running', 'undoing')";
 
 /// What a claim returns of a job.
-const CLAIMED_COLUMNS: &str = "id, group_id, file_name, upload, total_rows, stalled_attempts, state, mode, dry_run, submitted_by_id";
+const CLAIMED_COLUMNS: &str = "id, group_id, file_name, upload, total_rows, stalled_attempts, state, mode, dry_run, must_change_password, submitted_by_id";
 
 impl Storage {
     pub async fn enqueue_import(&self, job: NewImport<'_>) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO import_jobs (group_id, submitted_by, submitted_by_id, file_name, upload, \
-                                      mode, dry_run, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) RETURNING id",
+                                      mode, dry_run, must_change_password, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9) RETURNING id",
         )
         .bind(job.group_id)
         .bind(job.submitted_by)
@@ -70,6 +70,7 @@ impl Storage {
         .bind(job.upload.to_vec())
         .bind(job.options.mode.as_str())
         .bind(i64::from(job.options.dry_run))
+        .bind(i64::from(job.options.must_change_password))
         .bind(self.now())
         .fetch_one(&self.pool)
         .await?;

@@ -122,6 +122,8 @@ pub struct PendingAgent {
     pub description: Option<String>,
     /// Some: update this agent instead of creating one.
     pub update: Option<Id>,
+    /// Set the agent's "must change password at next sign-in" (never cleared by an import).
+    pub must_change_password: bool,
 }
 
 /// What [`Storage::apply_batch`] wrote.
@@ -402,7 +404,7 @@ async fn insert_agents(
     if agents.is_empty() {
         return Ok(HashMap::new());
     }
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 10;
     let values = (0..agents.len())
         .map(|i| {
             let first = 1 + COLUMNS * i;
@@ -417,7 +419,7 @@ async fn insert_agents(
         .join(", ");
     let sql = format!(
         "INSERT INTO agents (group_id, name, email, email_key, password_hash, nickname, description, \
-                             import_job_id, created_at, enabled, updated_at) \
+                             import_job_id, must_change_password, created_at, enabled, updated_at) \
          VALUES {values} ON CONFLICT (email_key) DO NOTHING RETURNING email_key, id"
     );
     let mut insert = sqlx::query_as::<_, (String, Id)>(&sql);
@@ -431,6 +433,7 @@ async fn insert_agents(
             .bind(agent.nickname.as_deref().unwrap_or_default())
             .bind(agent.description.as_deref().unwrap_or_default())
             .bind(job_id)
+            .bind(i64::from(agent.must_change_password))
             .bind(at);
     }
     Ok(insert.fetch_all(&mut **tx).await?.into_iter().collect())
@@ -471,7 +474,8 @@ async fn update_agent(
     let updated = sqlx::query(
         "UPDATE agents SET name = $1, nickname = COALESCE($2, nickname), \
                 description = COALESCE($3, description), \
-                password_hash = COALESCE($4, password_hash), updated_at = $5, revision = revision + 1 \
+                password_hash = COALESCE($4, password_hash), updated_at = $5, revision = revision + 1, \
+                must_change_password = CASE WHEN $8 = 1 THEN 1 ELSE must_change_password END \
          WHERE id = $6 AND revision = $7",
     )
     .bind(agent.name.as_str())
@@ -481,6 +485,7 @@ async fn update_agent(
     .bind(at)
     .bind(agent_id)
     .bind(before.revision)
+    .bind(i64::from(agent.must_change_password))
     .execute(&mut **tx)
     .await?;
     if updated.rows_affected() == 0 {

@@ -113,6 +113,9 @@ pub struct ImportOptions {
     pub mode: ImportMode,
     /// Check only: every row validated as for real, nothing hashed, created or changed.
     pub dry_run: bool,
+    /// The agents it creates, and those whose password it sets, must change their password
+    /// at their next sign-in.
+    pub must_change_password: bool,
 }
 
 /// What a running job is doing, for the banner.
@@ -240,6 +243,7 @@ pub(super) struct JobRow {
     cancel_requested: i64,
     mode: String,
     dry_run: i64,
+    must_change_password: i64,
     updated_count: i64,
     skipped_count: i64,
     kept_count: i64,
@@ -281,6 +285,7 @@ impl TryFrom<JobRow> for ImportJob {
             options: ImportOptions {
                 mode: parse_mode(&row.mode)?,
                 dry_run: row.dry_run != 0,
+                must_change_password: row.must_change_password != 0,
             },
             updated_count: row.updated_count,
             skipped_count: row.skipped_count,
@@ -322,6 +327,7 @@ pub(super) struct ClaimedRow {
     state: String,
     mode: String,
     dry_run: i64,
+    must_change_password: i64,
     submitted_by_id: Option<Id>,
 }
 
@@ -340,6 +346,7 @@ impl TryFrom<ClaimedRow> for ClaimedJob {
             options: ImportOptions {
                 mode: parse_mode(&row.mode)?,
                 dry_run: row.dry_run != 0,
+                must_change_password: row.must_change_password != 0,
             },
             submitted_by_id: row.submitted_by_id,
         })

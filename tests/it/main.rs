@@ -15,6 +15,7 @@ mod import_jobs;
 mod import_modes;
 mod import_undo;
 mod multi_process;
+mod password_change;
 mod search;
 mod security_files;
 mod security_users;

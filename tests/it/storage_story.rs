@@ -65,18 +65,18 @@ on_both_backends! {
         let ann = AgentName::parse("Ann").unwrap();
         let nick = Nickname::parse("").unwrap();
         let agent = storage
-            .create_agent(NewAgent { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, password_hash: "x" })
+            .create_agent(NewAgent { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, password_hash: "x", must_change_password: false })
             .await
             .unwrap();
         let duplicate = storage
-            .create_agent(NewAgent { group_id: support, name: &ann, nickname: &nick, email: &email("ANN@example.com"), description: &none, password_hash: "x" })
+            .create_agent(NewAgent { group_id: support, name: &ann, nickname: &nick, email: &email("ANN@example.com"), description: &none, password_hash: "x", must_change_password: false })
             .await;
         assert!(matches!(duplicate, Err(StorageError::Duplicate)));
         let groups = storage.all_groups().await.unwrap();
         assert_eq!(groups.iter().find(|g| g.id == tier1).unwrap().agent_count, 1);
         assert!(!storage.delete_empty_group(tier1).await.unwrap(), "a group with an agent stays");
         storage
-            .update_agent(agent, AgentUpdate { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, enabled: false })
+            .update_agent(agent, AgentUpdate { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, enabled: false, must_change_password: false })
             .await
             .unwrap();
         assert!(!storage.agent_by_id(agent).await.unwrap().unwrap().is_enabled());
@@ -109,8 +109,8 @@ on_both_backends! {
         let running = storage.import_job(job).await.unwrap().unwrap();
         assert_eq!((running.state, running.phase, running.total_rows), (JobState::Running, Some(JobPhase::Checking), Some(4)));
         let batch = [
-            PendingAgent { row_no: 2, group_id: tier1, name: "Bob".into(), email: email("bob@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None },
-            PendingAgent { row_no: 4, group_id: tier1, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None },
+            PendingAgent { row_no: 2, group_id: tier1, name: "Bob".into(), email: email("bob@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None, must_change_password: false },
+            PendingAgent { row_no: 4, group_id: tier1, name: "Ann again".into(), email: email("Ann@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None, must_change_password: false },
         ];
         let taken = error("taken");
         let refusals = WriteRefusals { taken: taken.clone(), vanished: error("vanished") };
@@ -158,7 +158,7 @@ on_both_backends! {
         assert!(storage.settle_pending_rows(job, "worker-c", &unreached).await.unwrap());
         assert!(storage.pending_rows(job).await.unwrap().is_empty());
         assert_eq!(storage.open_chunks(job).await.unwrap(), 0, "the end closed every chunk");
-        let late = [PendingAgent { row_no: 5, group_id: tier1, name: "Late".into(), email: email("late@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None }];
+        let late = [PendingAgent { row_no: 5, group_id: tier1, name: "Late".into(), email: email("late@example.com"), password_hash: Some("h".into()), nickname: None, description: None, update: None, must_change_password: false }];
         assert_eq!(storage.apply_batch(&second, "worker-b", 60, &late, &refusals).await.unwrap(), None, "a closed chunk takes no batch");
         assert!(storage.finish_job(job, "worker-c", b"result", 60, JobEnd::EndedEarly("ended early")).await.unwrap());
         let ended = storage.import_job(job).await.unwrap().unwrap();

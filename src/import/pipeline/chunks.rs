@@ -37,6 +37,8 @@ pub struct JobRows {
     /// Whether the file has these columns: an update leaves what the file does not say.
     has_nickname: bool,
     has_description: bool,
+    /// The job's option: agents given a password must change it at their next sign-in.
+    must_change_password: bool,
 }
 
 impl JobRows {
@@ -51,6 +53,7 @@ impl JobRows {
             rows,
             has_nickname: columns.nickname.is_some(),
             has_description: columns.description.is_some(),
+            must_change_password: job.options.must_change_password,
         }
     }
 
@@ -99,6 +102,7 @@ impl JobRows {
                     update: pending.agent_id,
                     has_nickname: self.has_nickname,
                     has_description: self.has_description,
+                    must_change_password: self.must_change_password,
                 })
             })
             .collect()
@@ -112,6 +116,7 @@ struct ToWrite {
     update: Option<Id>,
     has_nickname: bool,
     has_description: bool,
+    must_change_password: bool,
 }
 
 impl ToWrite {
@@ -124,6 +129,9 @@ impl ToWrite {
             name: row.name.as_str().to_owned(),
             email: row.email.clone(),
             password_hash: row.password.as_deref().map(hash_password),
+            // Only a password the file sets is one to change: a kept password stays the
+            // agent's own.
+            must_change_password: self.must_change_password && row.password.is_some(),
             nickname: given(self.has_nickname, row.nickname.as_str()),
             description: given(self.has_description, row.description.as_str()),
             update: self.update,

@@ -193,6 +193,7 @@ mod tests {
             options: ImportOptions {
                 mode: ImportMode::Update,
                 dry_run: false,
+                ..ImportOptions::default()
             },
             ..ResultSummary::sample(&outcomes)
         };
@@ -235,6 +236,7 @@ mod tests {
             options: ImportOptions {
                 mode: ImportMode::Skip,
                 dry_run: true,
+                ..ImportOptions::default()
             },
             ..ResultSummary::sample(&outcomes)
         };

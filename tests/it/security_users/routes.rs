@@ -119,6 +119,12 @@ const EMPTY: Body = Body::Form(&[]);
 
 const WRONG_ADMIN: Body = Body::Form(&[("email", "nobody.1@example.com"), ("password", "wrong")]);
 const WRONG_AGENT: Body = Body::Form(&[("email", "nobody.2@example.com"), ("password", "wrong")]);
+/// An agent changing their password with a wrong current one: refused beside the field, nothing changed.
+const WRONG_CURRENT: Body = Body::Form(&[
+    ("current", "not the password"),
+    ("new", "another password 9"),
+    ("again", "another password 9"),
+]);
 const WRONG_TOKEN: Body = Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#);
 const TO_ADMIN: E = E::To("/admin");
 const ACCEPTED: E = E::Code(202);
@@ -146,6 +152,8 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::GET, "/agent/login", Nothing, [OK, E::To("/agent"), OK, OK, OK]),
         row(M::POST, "/agent/login", WRONG_AGENT, all(WRONG)),
         row(M::GET, "/agent", Nothing, [AGENT_LOGIN, OK, AGENT_LOGIN, AGENT_LOGIN, AGENT_LOGIN]),
+        row(M::GET, "/agent/password", Nothing, [AGENT_LOGIN, OK, AGENT_LOGIN, AGENT_LOGIN, AGENT_LOGIN]),
+        row(M::POST, "/agent/password", WRONG_CURRENT, [AGENT_LOGIN, E::Code(422), AGENT_LOGIN, AGENT_LOGIN, AGENT_LOGIN]),
         row(M::GET, "/admin", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::GET, "/admin/tree/groups/{group_a}/agents", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/admin/groups", NEW_GROUP, [LOGIN, LOGIN, DONE, NF, DONE]),
