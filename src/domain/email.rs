@@ -1,7 +1,9 @@
 use std::fmt;
 
 /// A sign-in address: trimmed, at most 254 characters, valid syntax. `key()` is the form used
-/// for uniqueness, so `Ann@Example.com` and `ann@example.com` are the same account.
+/// for uniqueness and lookups, so `Ann@Example.com` and `ann@example.com` are the same account,
+/// and so are `zoe@bücher.de` and `zoe@xn--bcher-kva.de` (the domain in its IDNA ASCII form,
+/// which is what a browser's email field sends).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     address: String,
@@ -32,18 +34,20 @@ impl Email {
         }
         // email_address checks RFC 5322 syntax; a real mailbox also needs a dotted domain and
         // no spaces or quotes, which the RFC allows but no sign-in address uses.
-        let domain_is_dotted = address
-            .rsplit_once('@')
-            .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
+        let invalid = || EmailError::Invalid(address.to_owned());
+        let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_is_dotted = domain.contains('.') && !domain.ends_with('.');
         let plain = !address
             .chars()
             .any(|c| c.is_whitespace() || c == '"' || c.is_control());
         if !(domain_is_dotted && plain && email_address::EmailAddress::is_valid(address)) {
-            return Err(EmailError::Invalid(address.to_owned()));
+            return Err(invalid());
         }
+        // Lower case and punycode, as UTS #46 maps a domain; a domain it refuses is no address.
+        let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| invalid())?;
         Ok(Email {
             address: address.to_owned(),
-            key: address.to_lowercase(),
+            key: format!("{}@{ascii_domain}", local.to_lowercase()),
         })
     }
 
@@ -71,6 +75,19 @@ mod tests {
         let email = Email::parse("  Ann.Lee@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "Ann.Lee@Example.COM");
         assert_eq!(email.key(), "ann.lee@example.com");
+    }
+
+    #[test]
+    fn an_international_domain_is_one_address_in_either_form() {
+        let unicode = Email::parse("Zoe@Bücher.de").unwrap();
+        let ascii = Email::parse("zoe@xn--bcher-kva.de").unwrap();
+        assert_eq!(unicode.key(), "zoe@xn--bcher-kva.de");
+        assert_eq!(unicode.key(), ascii.key());
+        assert_eq!(unicode.as_str(), "Zoe@Bücher.de", "shown as it was written");
+        assert_eq!(
+            Email::parse("ann@EXAMPLE.com").unwrap().key(),
+            "ann@example.com"
+        );
     }
 
     #[test]

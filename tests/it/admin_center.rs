@@ -329,6 +329,27 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn an_international_domain_signs_in_in_either_form(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let group = app.create_group(None, "Support").await;
+        app.create_agent(group, "Zoe Buch", "zoe@bücher.de", "password123").await;
+        // What a browser's email field sends for that address: the domain in punycode.
+        let client = browser();
+        let signed = app.post_form_with(&client, "/agent/login", "/agent/login", &[("email", "zoe@xn--bcher-kva.de"), ("password", "password123")]).await;
+        assert_eq!(location(&signed), "/agent");
+        let home = app.get_with(&client, "/agent").await.text().await.unwrap();
+        assert!(home.contains("zoe@bücher.de"), "shown as it was written");
+        let twin = app.post_form(&format!("/admin/groups/{group}/agents/new"), &format!("/admin/groups/{group}/agents"), &[
+            ("name", "Zoe Twin"), ("email", "ZOE@xn--BCHER-kva.de"), ("password", "password123"), ("group_id", &group.to_string()),
+        ]).await;
+        assert_eq!(twin.status(), StatusCode::UNPROCESSABLE_ENTITY, "one address in either form");
+        assert!(twin.text().await.unwrap().contains("already exists"));
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
     async fn each_sign_in_page_links_to_the_other(backend) {
         let Some(app) = TestApp::spawn(backend).await else { return };
         let anonymous = browser();

@@ -847,3 +847,78 @@ async fn check_fix_import_retry_undo() {
     })
     .await;
 }
+
+/// An import that asks its agents to choose their own password: the imported agent signs in,
+/// is sent to change it, and then reaches the agent home page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_agent_chooses_a_new_password_first() {
+    bounded("an_imported_agent_chooses_a_new_password_first", async {
+        let Some(browser) = Browser::start("an_imported_agent_chooses_a_new_password_first").await
+        else {
+            return;
+        };
+        let app = TestApp::spawn_driven(Backend::Sqlite)
+            .await
+            .expect("SQLite always runs");
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        sign_in(&browser, &app).await;
+        let folder = tempfile::tempdir().expect("a folder for the files");
+        let rows = vec![
+            vec![C::T("Name"), C::T("Email"), C::T("Password")],
+            vec![
+                C::S("Nia Newcomer".into()),
+                C::S("nia@example.com".into()),
+                C::S("given by admin 1".into()),
+            ],
+        ];
+        browser
+            .goto(&app.url(&format!("/admin/groups/{support}")))
+            .await;
+        browser.click_and_wait("#import-users").await;
+        choose_file(&browser, &save_sheet(folder.path(), "agents.xlsx", &rows)).await;
+        browser.click("#must-change-password").await;
+        browser.shot("1-option-ticked").await;
+        browser.click_and_wait("#upload").await;
+        assert!(matches!(
+            app.worker().step().await.unwrap(),
+            Step::Ran(JobOutcome::Finished {
+                created: 1,
+                failed: 0
+            })
+        ));
+        browser.click_and_wait(".user form button").await;
+
+        browser.goto(&app.url("/agent/login")).await;
+        browser.fill("#email", "nia@example.com").await;
+        browser.fill("#password", "given by admin 1").await;
+        browser.click_and_wait("main form button").await;
+        assert_eq!(
+            browser.path().await,
+            "/agent/password",
+            "sent to change it first"
+        );
+        assert_eq!(browser.text("main h1").await, "Choose a new password");
+        browser.shot("2-choose-a-password").await;
+        browser.goto(&app.url("/agent")).await;
+        assert_eq!(
+            browser.path().await,
+            "/agent/password",
+            "nothing else first"
+        );
+
+        browser.fill("#current", "given by admin 1").await;
+        browser.fill("#new", "nia's own choice").await;
+        browser.fill("#again", "nia's own choice").await;
+        browser.click_and_wait("main form button").await;
+        assert_eq!(browser.path().await, "/agent");
+        assert_eq!(browser.text("main h1").await, "Welcome, Nia Newcomer");
+        assert_eq!(browser.text(".notice").await, "Your password is changed.");
+        browser.shot("3-agent-home").await;
+        assert!(browser.console_errors().await.is_empty());
+
+        browser.close().await;
+        app.stop().await;
+    })
+    .await;
+}
