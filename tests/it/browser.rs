@@ -911,7 +911,7 @@ async fn an_imported_agent_chooses_a_new_password_first() {
         browser.fill("#new", "nia's own choice").await;
         browser.fill("#again", "nia's own choice").await;
         browser.click_and_wait("main form button").await;
-        assert_eq!(browser.path().await, "/agent");
+        assert_eq!(browser.path().await, "/agent?done=password");
         assert_eq!(browser.text("main h1").await, "Welcome, Nia Newcomer");
         assert_eq!(browser.text(".notice").await, "Your password is changed.");
         browser.shot("3-agent-home").await;
