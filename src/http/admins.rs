@@ -1,13 +1,16 @@
-//! Administrators: master administrators create them, assign their groups, remove them.
+//! Administrators: master administrators create them, assign their groups, change their
+//! email, set their password, remove them.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::RawForm;
 use axum::{
-    extract::{Path, State},
+    Form,
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use serde::Deserialize;
 
 use super::{
     AppState,
@@ -45,7 +48,14 @@ impl AdminForm {
                 "email" => form.email = value,
                 "password" => form.password = value,
                 "is_master" => form.is_master = !value.is_empty(),
-                "group_id" => form.group_ids.extend(value.parse::<Id>().ok()),
+                // A group sent twice (a crafted form) is one group.
+                "group_id" => {
+                    if let Ok(id) = value.parse::<Id>()
+                        && !form.group_ids.contains(&id)
+                    {
+                        form.group_ids.push(id);
+                    }
+                }
                 _ => {}
             }
         }
@@ -73,6 +83,7 @@ pub(crate) struct AdminPage {
     pub(crate) groups: Vec<GroupChoice>,
     pub(crate) errors: FieldErrors,
     pub(crate) created_at: String,
+    pub(crate) notice: Option<&'static str>,
 }
 
 async fn admin_page(
@@ -106,6 +117,7 @@ async fn admin_page(
         groups,
         errors,
         created_at: target.map(|a| datetime(a.created_at)).unwrap_or_default(),
+        notice: None,
         form,
     })
 }
@@ -194,10 +206,17 @@ async fn target_admin(state: &AppState, user: &AdminUser, id: Id) -> AppResult<A
         .ok_or(AppError::NotFound)
 }
 
+#[derive(Deserialize, Default)]
+pub(crate) struct AdminQuery {
+    #[serde(default)]
+    done: String,
+}
+
 pub(crate) async fn show(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
+    Query(query): Query<AdminQuery>,
 ) -> AppResult<AdminPage> {
     let target = target_admin(&state, &user, id).await?;
     let form = AdminForm {
@@ -207,7 +226,49 @@ pub(crate) async fn show(
         is_master: target.is_master(),
         group_ids: state.storage.admin_group_ids(id).await?,
     };
-    admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await
+    let mut page = admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await?;
+    page.notice = match query.done.as_str() {
+        "saved" => Some("Administrator saved."),
+        "password" => Some("Password set. Their sessions and API tokens have ended."),
+        _ => None,
+    };
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// A master sets another administrator's password (or their own, without the current one:
+/// they hold the session): the way back in for an administrator who forgot theirs.
+#[tracing::instrument(skip_all, fields(target_admin_id = id))]
+pub(crate) async fn set_password(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let target = target_admin(&state, &user, id).await?;
+    if let Err(error) = state.config.password_policy.check(&form.password) {
+        let mut errors = FieldErrors::default();
+        errors.add("new_password", error.to_string());
+        let shown = AdminForm {
+            name: target.name.clone(),
+            email: target.email.clone(),
+            is_master: target.is_master(),
+            group_ids: state.storage.admin_group_ids(id).await?,
+            ..AdminForm::default()
+        };
+        let page = admin_page(&state, &user, Some(&target), shown, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = new_password_hash(form.password).await;
+    // A master resetting their own keeps the session they do it from.
+    let keep = (target.id == user.admin.id).then_some(user.session.token_hash.as_str());
+    state.storage.set_admin_password(id, &hash, keep).await?;
+    Ok(Redirect::to(&format!("/admin/admins/{id}?done=password")).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(target_admin_id = id))]
@@ -218,19 +279,22 @@ pub(crate) async fn update(
     RawForm(raw): RawForm,
 ) -> AppResult<Response> {
     let target = target_admin(&state, &user, id).await?;
-    let mut form = AdminForm::from_raw(&raw);
-    form.email = target.email.clone();
+    let form = AdminForm::from_raw(&raw);
     let access = user.access(&state).await?;
     let mut errors = FieldErrors::default();
     let name = errors.check("name", AgentName::parse(&form.name));
+    let email = errors.check("email", Email::parse(&form.email));
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
     let is_master = kept_master_flag(user.admin.id, target.id, form.is_master);
-    if let (Some(name), true) = (&name, errors.is_empty()) {
-        state
+    if let (Some(name), Some(email), true) = (&name, &email, errors.is_empty()) {
+        let saved = state
             .storage
-            .update_admin(id, name, is_master, &group_ids)
-            .await?;
-        return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
+            .update_admin(id, email, name, is_master, &group_ids)
+            .await
+            .on_duplicate(&mut errors, "email", EMAIL_TAKEN)?;
+        if saved.is_some() {
+            return Ok(Redirect::to(&format!("/admin/admins/{id}?done=saved")).into_response());
+        }
     }
     let page = admin_page(&state, &user, Some(&target), form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

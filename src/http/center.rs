@@ -38,6 +38,9 @@ impl Chrome {
 pub(crate) struct TreeQuery {
     #[serde(default)]
     pub(crate) q: String,
+    /// What was just done, for the notice: `password` (their own changed).
+    #[serde(default)]
+    pub(crate) done: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,6 +51,7 @@ pub(crate) struct HomePage {
     pub(crate) group_count: usize,
     pub(crate) errors: FieldErrors,
     pub(crate) new_group: NewGroupForm,
+    pub(crate) notice: Option<&'static str>,
 }
 
 /// The "new group" form's input, kept when it is shown again with errors.
@@ -76,6 +80,7 @@ pub(crate) async fn home_page(
         tree,
         errors,
         new_group,
+        notice: None,
     })
 }
 
@@ -84,14 +89,17 @@ pub(crate) async fn home(
     user: AdminUser,
     Query(query): Query<TreeQuery>,
 ) -> AppResult<HomePage> {
-    home_page(
+    let mut page = home_page(
         &state,
         &user,
         &query.q,
         NewGroupForm::default(),
         FieldErrors::default(),
     )
-    .await
+    .await?;
+    page.notice = (query.done == "password")
+        .then_some("Your password is changed. Your other sessions and API tokens have ended.");
+    Ok(page)
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,6 @@
 //! Thin handlers: extract → call → render. One file per area, each with its page structs.
 
 mod admins;
-mod agent_password;
 mod agent_portal;
 mod agents;
 mod api;
@@ -16,6 +15,7 @@ mod import_undo;
 mod import_view;
 mod imports;
 mod login;
+mod own_password;
 pub mod session;
 mod setup;
 mod tree;
@@ -78,7 +78,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/agent/logout", post(agent_portal::logout))
         .route(
             "/agent/password",
-            get(agent_password::form).post(agent_password::submit),
+            get(own_password::agent_form).post(own_password::agent_submit),
         )
         .route("/admin", get(center::home))
         .route("/admin/tree/groups/{id}/agents", get(center::tree_agents))
@@ -94,6 +94,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/admin/admins/new", get(admins::new_form))
         .route("/admin/admins/{id}", get(admins::show).post(admins::update))
         .route("/admin/admins/{id}/delete", post(admins::delete))
+        .route("/admin/admins/{id}/password", post(admins::set_password))
+        .route(
+            own_password::ADMIN_PASSWORD_PAGE,
+            get(own_password::admin_form).post(own_password::admin_submit),
+        )
         .route(
             "/admin/groups/{id}/import",
             get(imports::page).post(imports::upload),

@@ -113,20 +113,27 @@ impl Storage {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    /// A taken email answers [`StorageError::Duplicate`] and changes nothing.
     pub async fn update_admin(
         &self,
         id: Id,
+        email: &Email,
         name: &AgentName,
         is_master: bool,
         group_ids: &[Id],
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE admins SET name = $1, is_master = $2 WHERE id = $3")
-            .bind(name.as_str())
-            .bind(i64::from(is_master))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE admins SET email = $1, email_key = $2, name = $3, is_master = $4 WHERE id = $5",
+        )
+        .bind(email.as_str())
+        .bind(email.key())
+        .bind(name.as_str())
+        .bind(i64::from(is_master))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(duplicate_or)?;
         if updated.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }

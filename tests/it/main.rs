@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts_cli;
+mod admin_accounts;
 mod admin_center;
 mod browser;
 mod crash_restart;

@@ -58,7 +58,7 @@ on_both_backends! {
             Err(StorageError::Duplicate)
         ));
         storage.create_group(None, &GroupName::parse("Tier 1").unwrap(), &none).await.expect("same name, other parent");
-        storage.update_admin(master, &name, true, &[support, tier1]).await.unwrap();
+        storage.update_admin(master, &email("Maria@Example.com"), &name, true, &[support, tier1]).await.unwrap();
         assert_eq!(storage.admin_group_ids(master).await.unwrap(), vec![support, tier1]);
 
         // Agents.

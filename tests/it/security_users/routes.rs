@@ -2,6 +2,8 @@
 
 use reqwest::Method;
 
+use super::world::ALPHA_ADMIN;
+
 /// Who is asking, in the order of each row's expectations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
@@ -108,7 +110,11 @@ const NEW_ADMIN: Body = Body::Form(&[
     ("email", "admin.{n}@example.com"),
     ("password", "admin password {n}"),
 ]);
-const ADMIN_A: Body = Body::Form(&[("name", "Alpha Admin"), ("group_id", "{group_a}")]);
+const ADMIN_A: Body = Body::Form(&[
+    ("name", "Alpha Admin"),
+    ("email", ALPHA_ADMIN),
+    ("group_id", "{group_a}"),
+]);
 const SETUP: Body = Body::Form(&[
     ("name", "M"),
     ("email", "m.{n}@example.com"),
@@ -171,6 +177,9 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::GET, "/admin/admins/{admin_a}", Nothing, [LOGIN, LOGIN, NF, NF, OK]),
         row(M::POST, "/admin/admins/{admin_a}", ADMIN_A, [LOGIN, LOGIN, NF, NF, DONE]),
         row(M::POST, "/admin/admins/{fresh_admin}/delete", EMPTY, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::POST, "/admin/admins/{fresh_admin}/password", NEW_PASSWORD, [LOGIN, LOGIN, NF, NF, DONE]),
+        row(M::GET, "/admin/password", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
+        row(M::POST, "/admin/password", WRONG_CURRENT, [LOGIN, LOGIN, E::Code(422), E::Code(422), E::Code(422)]),
         row(M::GET, "/admin/groups/{group_a}/import", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/admin/groups/{group_a}/import", Upload, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::GET, "/admin/import-template.xlsx", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
