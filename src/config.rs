@@ -177,6 +177,15 @@ pub struct Settings {
         global = true
     )]
     pub password_require: String,
+    /// An API token lasts until it is revoked, its administrator's password changes, or it
+    /// goes unused this many days.
+    #[arg(
+        long,
+        env = "ROSTER_API_TOKEN_IDLE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub api_token_idle_days: u64,
     #[arg(
         long,
         env = "ROSTER_RESULT_RETENTION_DAYS",
@@ -260,6 +269,8 @@ pub struct Config {
     pub result_retention: Duration,
     pub session_idle: Duration,
     pub session_max: Duration,
+    /// How long an unused API token lasts.
+    pub token_idle: Duration,
     pub job_lease: Duration,
     pub shutdown_grace: Duration,
     /// None: one hashing thread per core.
@@ -301,6 +312,7 @@ impl Config {
             ),
             session_idle: Duration::from_secs(settings.session_idle_minutes * 60),
             session_max: Duration::from_secs(settings.session_max_hours * 3_600),
+            token_idle: Duration::from_secs(settings.api_token_idle_days.max(1) * 86_400),
             job_lease: Duration::from_secs(settings.job_lease_seconds.max(2)),
             shutdown_grace: Duration::from_secs(settings.shutdown_seconds),
             hash_threads: settings.hash_threads.filter(|&threads| threads > 0),

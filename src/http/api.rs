@@ -39,6 +39,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/imports/{id}/cancel", post(cancel))
         .route("/imports/{id}/undo", post(undo))
         .fallback(|| async { super::error::ApiError(AppError::NotFound) })
+        .layer(axum::middleware::map_response(
+            super::error::api_error_bodies,
+        ))
 }
 
 #[derive(Deserialize)]

@@ -178,16 +178,50 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.0;
         error.log();
-        let status = error.status();
-        let body = serde_json::json!({
-            "error": { "status": status.as_u16(), "title": error.title(), "message": error.to_string() }
-        });
-        let mut response = (status, Json(body)).into_response();
+        let mut response = api_error_body(error.status(), error.title(), &error.to_string());
         if let Some(value) = error.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
+}
+
+fn api_error_body(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "error": { "status": status.as_u16(), "title": title, "message": message }
+    });
+    (status, Json(body)).into_response()
+}
+
+/// The longest text of someone else's error kept as the JSON body's message.
+const FOREIGN_MESSAGE_BYTES: usize = 4096;
+
+/// Under `/api/`, errors that did not come from [`ApiError`] — axum's own refusals of
+/// malformed JSON, a non-numeric id, a method the route does not take — answer in the same
+/// JSON error body, with their words as its message; headers such as `Allow` are kept.
+pub(crate) async fn api_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, FOREIGN_MESSAGE_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let message = if text.is_empty() { reason } else { &text };
+    let mut response = api_error_body(status, reason, message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response
 }
 
 pub(crate) type AppResult<T> = Result<T, AppError>;

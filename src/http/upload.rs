@@ -172,13 +172,26 @@ fn multipart_error(text: &str, max_bytes: u64) -> AppError {
 /// characters, bounded length.
 fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|&c| !c.is_control() && !is_bidi_control(c))
+        .take(200)
+        .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {
         "upload".to_owned()
     } else {
         cleaned.to_owned()
     }
+}
+
+/// The marks that reorder text around them: `agents\u{202E}xslx.exe` would show as
+/// `agentsexe.xlsx`. Dropped from file names, so a name shows as it is.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// `Content-Disposition: attachment` with an ASCII fallback name (no quotes, slashes or other
@@ -238,6 +251,12 @@ mod tests {
         );
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("a\r\nb.csv"), "ab.csv");
+        assert_eq!(
+            clean_file_name("agents\u{202E}xslx.exe"),
+            "agentsxslx.exe",
+            "no mark reorders what is shown"
+        );
+        assert_eq!(clean_file_name("\u{2067}a\u{2069}\u{200F}.csv"), "a.csv");
         assert_eq!(result_file_name("agents.xlsx"), "agents.result.xlsx");
         let (_, value) = attachment("my \"agents\".xlsx");
         assert_eq!(

@@ -11,7 +11,7 @@ use crate::{
         JobOutcome, RunControl, RunLimit, RunSettings, Stop,
         pipeline::{self, HelpCache, Helped},
     },
-    storage::{JobState, Storage, StorageError},
+    storage::{JobState, SessionExpiry, Storage, StorageError},
 };
 
 /// What one step did.
@@ -30,6 +30,7 @@ pub struct Worker {
     storage: Storage,
     settings: RunSettings,
     session_idle: Duration,
+    token_idle: Duration,
     session_max: Duration,
     owner: String,
     /// The rows of the job this process last helped with, read once for all its chunks.
@@ -51,6 +52,7 @@ impl Worker {
             storage,
             settings: RunSettings::from(&config),
             session_idle: config.session_idle,
+            token_idle: config.token_idle,
             session_max: config.session_max,
             owner,
             help_cache: Arc::default(),
@@ -232,13 +234,13 @@ impl Worker {
 
     async fn housekeeping(&self) {
         let now = self.storage.clock().now();
-        let idle_before = now - self.session_idle.as_secs() as i64;
-        let created_before = now - self.session_max.as_secs() as i64;
-        if let Err(error) = self
-            .storage
-            .delete_expired_sessions(idle_before, created_before)
-            .await
-        {
+        let before = |age: Duration| now - age.as_secs() as i64;
+        let expiry = SessionExpiry {
+            idle_before: before(self.session_idle),
+            created_before: before(self.session_max),
+            token_idle_before: before(self.token_idle),
+        };
+        if let Err(error) = self.storage.delete_expired_sessions(expiry).await {
             tracing::warn!(%error, "could not delete expired sessions");
         }
         let before = now - crate::accounts::THROTTLE_LOOK_BACK_SECONDS;

@@ -37,7 +37,7 @@ pub use job_types::{
     CancelRequest, CheckCounts, ClaimedJob, ImportJob, ImportMode, ImportOptions, JobEnd, JobPhase,
     JobState, UnknownMode,
 };
-pub use sessions::{SessionKind, SessionRecord};
+pub use sessions::{SessionExpiry, SessionKind, SessionRecord};
 pub(crate) use sign_in_failures::FailureScope;
 pub use undo_batch::UndoBatch;
 

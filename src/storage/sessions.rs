@@ -24,6 +24,14 @@ impl SessionKind {
     }
 }
 
+/// Which sessions have expired, as times: anything last seen or created before them.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionExpiry {
+    pub idle_before: i64,
+    pub created_before: i64,
+    pub token_idle_before: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
     pub kind: String,
@@ -99,18 +107,20 @@ impl Storage {
         Ok(())
     }
 
-    /// Housekeeping: sessions idle since `idle_before` or created before `created_before`.
-    pub async fn delete_expired_sessions(
-        &self,
-        idle_before: i64,
-        created_before: i64,
-    ) -> Result<u64> {
-        let deleted =
-            sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-                .bind(idle_before)
-                .bind(created_before)
-                .execute(&self.pool)
-                .await?;
+    /// Housekeeping: browser sessions idle since `idle_before` or created before
+    /// `created_before`; API tokens unused since `token_idle_before` (they have no maximum
+    /// age: a script's token lasts while the script runs).
+    pub async fn delete_expired_sessions(&self, expiry: SessionExpiry) -> Result<u64> {
+        let deleted = sqlx::query(
+            "DELETE FROM sessions WHERE \
+             (kind <> 'api' AND (last_seen_at < $1 OR created_at < $2)) \
+             OR (kind = 'api' AND last_seen_at < $3)",
+        )
+        .bind(expiry.idle_before)
+        .bind(expiry.created_before)
+        .bind(expiry.token_idle_before)
+        .execute(&self.pool)
+        .await?;
         Ok(deleted.rows_affected())
     }
 }

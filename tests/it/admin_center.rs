@@ -435,3 +435,52 @@ async fn a_multipart_post_to_a_form_route_still_needs_its_token() {
     );
     app.stop().await;
 }
+
+on_both_backends! {
+    async fn every_api_error_answers_in_json(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let api = reqwest::Client::new();
+        let token: serde_json::Value = api.post(app.url("/api/v1/tokens"))
+            .json(&serde_json::json!({"email": MASTER_EMAIL, "password": MASTER_PASSWORD}))
+            .send().await.unwrap().json().await.unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+        let malformed = api.post(app.url("/api/v1/tokens")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let not_a_number = api.get(app.url("/api/v1/imports/abc")).bearer_auth(&token).send().await.unwrap();
+        let wrong_method = api.put(app.url("/api/v1/groups")).bearer_auth(&token).send().await.unwrap();
+        for (what, answer, status) in [("malformed JSON", malformed, 400), ("a non-numeric id", not_a_number, 400), ("a wrong method", wrong_method, 405)] {
+            assert_eq!(answer.status().as_u16(), status, "{what}");
+            let allow = answer.headers().get("allow").cloned();
+            assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{what}");
+            let body: serde_json::Value = answer.json().await.unwrap();
+            assert_eq!(body["error"]["status"], status, "{what}: {body}");
+            assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{what}: {body}");
+            if status == 405 {
+                assert!(allow.is_some(), "the Allow header is kept");
+            }
+        }
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
+    async fn an_api_token_lasts_while_it_is_used(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let api = reqwest::Client::new();
+        let token: serde_json::Value = api.post(app.url("/api/v1/tokens"))
+            .json(&serde_json::json!({"email": MASTER_EMAIL, "password": MASTER_PASSWORD}))
+            .send().await.unwrap().json().await.unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+        let groups = || api.get(app.url("/api/v1/groups")).bearer_auth(&token).send();
+        let day = 86_400;
+        // Far past a browser session's idle time and maximum age, used every few weeks.
+        for _ in 0..4 {
+            app.clock.advance(29 * day);
+            assert_eq!(groups().await.unwrap().status(), StatusCode::OK, "used within 30 days, it lasts");
+        }
+        app.clock.advance(31 * day);
+        assert_eq!(groups().await.unwrap().status(), StatusCode::UNAUTHORIZED, "30 days unused, it is gone");
+        app.stop().await;
+    }
+}

@@ -6,8 +6,8 @@ use roster::{
     domain::{AgentName, Description, Email, GroupName, Nickname},
     storage::{
         AgentUpdate, BatchWritten, JobEnd, JobPhase, JobState, NewAdmin, NewAgent, NewImport,
-        NewImportRow, OutcomeKind, PendingAgent, PendingRow, SessionKind, Storage, StorageError,
-        StoredOutcome, WriteRefusals,
+        NewImportRow, OutcomeKind, PendingAgent, PendingRow, SessionExpiry, SessionKind, Storage,
+        StorageError, StoredOutcome, WriteRefusals,
     },
 };
 
@@ -85,8 +85,12 @@ on_both_backends! {
         // Sessions expire by idle time or age.
         storage.create_session("hash", SessionKind::Admin, master, "csrf", 1_000).await.unwrap();
         assert_eq!(storage.session("hash").await.unwrap().unwrap().kind(), Some(SessionKind::Admin));
-        assert_eq!(storage.delete_expired_sessions(999, 0).await.unwrap(), 0);
-        assert_eq!(storage.delete_expired_sessions(1_001, 0).await.unwrap(), 1);
+        storage.create_session("token", SessionKind::Api, master, "csrf", 1_000).await.unwrap();
+        let expiry = |idle_before, token_idle_before| SessionExpiry { idle_before, created_before: 0, token_idle_before };
+        assert_eq!(storage.delete_expired_sessions(expiry(999, 999)).await.unwrap(), 0);
+        assert_eq!(storage.delete_expired_sessions(expiry(1_001, 999)).await.unwrap(), 1, "the browser's session, not the token");
+        assert!(storage.session("token").await.unwrap().is_some());
+        assert_eq!(storage.delete_expired_sessions(expiry(1_001, 1_001)).await.unwrap(), 1, "an unused token in the end");
 
         // Import jobs: one claim at a time; the lease decides; a batch applies exactly once.
         let error = |message: &str| StoredOutcome { kind: OutcomeKind::Error, message: message.into() };

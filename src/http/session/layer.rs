@@ -81,12 +81,17 @@ async fn load(
         return Ok(None);
     };
     let at = state.storage.clock().now();
-    let idle = state.config.session_idle.as_secs() as i64;
-    let max = state.config.session_max.as_secs() as i64;
+    let seconds = |age: std::time::Duration| age.as_secs() as i64;
     let kind = record.kind();
-    // API tokens are long-lived by design; browser sessions end when idle or too old.
-    let expired = kind != Some(SessionKind::Api)
-        && (at - record.last_seen_at > idle || at - record.created_at > max);
+    let idle = at - record.last_seen_at;
+    // A script's token lasts while it is used; a browser session ends when idle or too old.
+    let expired = match kind {
+        Some(SessionKind::Api) => idle > seconds(state.config.token_idle),
+        _ => {
+            idle > seconds(state.config.session_idle)
+                || at - record.created_at > seconds(state.config.session_max)
+        }
+    };
     let usable = match kind {
         Some(SessionKind::Api) => via_bearer,
         Some(_) => !via_bearer,
