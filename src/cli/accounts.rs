@@ -9,7 +9,7 @@ use crate::{
     config::Config,
     domain::{AgentName, Description, Email, GroupPath, hash_password},
     org::OrgTree,
-    storage::{NewAdmin, Storage, StorageError},
+    storage::{AuditAction, AuditActor, NewAdmin, NewAuditEvent, Storage, StorageError},
 };
 
 /// The password comes from standard input (never a flag, which `ps` and shell history show).
@@ -44,6 +44,11 @@ pub async fn create_admin(
     };
     match storage.create_admin(admin).await {
         Ok(id) => {
+            let subject = format!("{} <{email}>", name.as_str());
+            let event = NewAuditEvent::new(AuditAction::AdminCreated, &subject);
+            storage
+                .record_audit(&AuditActor::command_line(), event)
+                .await?;
             // A new master has also ended every outstanding setup link (see `create_admin`).
             eprintln!("Administrator {email} created (id {id}).");
             Ok(ExitCode::SUCCESS)
@@ -70,6 +75,11 @@ pub async fn set_admin_password(
     config.password_policy.check(&password)?;
     let hash = hash_password(&password);
     storage.set_admin_password(admin.id, &hash, None).await?;
+    let subject = format!("{} <{}>", admin.name, admin.email);
+    let event = NewAuditEvent::new(AuditAction::AdminPasswordSet, &subject);
+    storage
+        .record_audit(&AuditActor::command_line(), event)
+        .await?;
     eprintln!("The password of {email} is changed; their sessions and API tokens have ended.");
     Ok(ExitCode::SUCCESS)
 }

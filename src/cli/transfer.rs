@@ -17,7 +17,10 @@ use crate::{
     import::{FileError, pipeline, summary_line},
     jobs::Worker,
     org::OrgTree,
-    storage::{CancelRequest, ExportRow, ImportJob, ImportOptions, JobState, Storage, UndoRequest},
+    storage::{
+        AuditAction, AuditActor, CancelRequest, ExportRow, ImportJob, ImportOptions, JobState,
+        NewAuditEvent, Storage, UndoRequest,
+    },
 };
 
 /// Exit code for a file rejected as a whole (SPEC §4).
@@ -74,6 +77,19 @@ pub async fn import(
         Err(pipeline::SubmitError::File(error)) => return rejected(&error),
         Err(pipeline::SubmitError::Storage(error)) => return Err(error.into()),
     };
+    if !options.dry_run {
+        let subject = format!("#{} {file_name}", submitted.job_id);
+        let detail = format!("mode {}", options.mode.as_str());
+        let event = NewAuditEvent {
+            group_id: Some(group_id),
+            import_job_id: Some(submitted.job_id),
+            detail: &detail,
+            ..NewAuditEvent::new(AuditAction::ImportStarted, &subject)
+        };
+        storage
+            .record_audit(&AuditActor::command_line(), event)
+            .await?;
+    }
 
     let bar = progress_bar(submitted.data_rows as u64);
     let worker = Worker::new(storage.clone(), config.clone());

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{
     AppState,
+    audit::{self, Changes},
     auth::AdminUser,
     center::Chrome,
     error::{AppError, AppResult},
@@ -24,7 +25,7 @@ use crate::{
     accounts::new_password_hash,
     domain::{AgentName, Email, Id},
     org::{Access, kept_master_flag, may_delete_admin},
-    storage::{AdminRecord, NewAdmin},
+    storage::{AdminRecord, AuditAction, NewAdmin, NewAuditEvent},
 };
 
 /// Checkbox lists post the same key many times, which `Form` cannot keep, so the form is
@@ -60,6 +61,22 @@ impl AdminForm {
             }
         }
         form
+    }
+}
+
+/// An administrator's rights in words, for the audit log: "master", or the groups' paths.
+fn groups_detail(access: &Access, is_master: bool, group_ids: &[Id]) -> String {
+    if is_master {
+        return "master".to_owned();
+    }
+    let mut paths: Vec<String> = group_ids
+        .iter()
+        .map(|id| access.visible_path(*id))
+        .collect();
+    paths.sort();
+    match paths.is_empty() {
+        true => "no groups".to_owned(),
+        false => paths.join(", "),
     }
 }
 
@@ -186,6 +203,13 @@ pub(crate) async fn create(
             EMAIL_TAKEN,
         )?;
         if let Some(id) = created {
+            let subject = format!("{} <{email}>", name.as_str());
+            let detail = groups_detail(&access, form.is_master, &group_ids);
+            let event = NewAuditEvent {
+                detail: &detail,
+                ..NewAuditEvent::new(AuditAction::AdminCreated, &subject)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
         }
     }
@@ -268,6 +292,13 @@ pub(crate) async fn set_password(
     // A master resetting their own keeps the session they do it from.
     let keep = (target.id == user.admin.id).then_some(user.session.token_hash.as_str());
     state.storage.set_admin_password(id, &hash, keep).await?;
+    let subject = format!("{} <{}>", target.name, target.email);
+    audit::record(
+        &state,
+        &user,
+        NewAuditEvent::new(AuditAction::AdminPasswordSet, &subject),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/admin/admins/{id}?done=password")).into_response())
 }
 
@@ -287,12 +318,28 @@ pub(crate) async fn update(
     let group_ids = known_groups(&access, &form.group_ids, &mut errors);
     let is_master = kept_master_flag(user.admin.id, target.id, form.is_master);
     if let (Some(name), Some(email), true) = (&name, &email, errors.is_empty()) {
+        let before_groups = state.storage.admin_group_ids(id).await?;
+        let changes = Changes::default()
+            .field("name", &target.name, name.as_str())
+            .field("email", &target.email, email.as_str())
+            .field(
+                "rights",
+                &groups_detail(&access, target.is_master(), &before_groups),
+                &groups_detail(&access, is_master, &group_ids),
+            );
         let saved = state
             .storage
             .update_admin(id, email, name, is_master, &group_ids)
             .await
             .on_duplicate(&mut errors, "email", EMAIL_TAKEN)?;
         if saved.is_some() {
+            let subject = format!("{} <{email}>", name.as_str());
+            let detail = changes.text();
+            let event = NewAuditEvent {
+                detail: &detail,
+                ..NewAuditEvent::new(AuditAction::AdminChanged, &subject)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/admins/{id}?done=saved")).into_response());
         }
     }
@@ -320,5 +367,12 @@ pub(crate) async fn delete(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     state.storage.delete_admin(id).await?;
+    let subject = format!("{} <{}>", target.name, target.email);
+    audit::record(
+        &state,
+        &user,
+        NewAuditEvent::new(AuditAction::AdminDeleted, &subject),
+    )
+    .await?;
     Ok(Redirect::to("/admin").into_response())
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{
     AppState,
+    audit::{self, Changes},
     auth::AdminUser,
     center::Chrome,
     error::{AppError, AppResult},
@@ -22,7 +23,7 @@ use crate::{
     accounts::new_password_hash,
     domain::{AgentName, Description, Email, Id, Nickname},
     org::Access,
-    storage::{AgentRecord, AgentUpdate, NewAgent},
+    storage::{AgentRecord, AgentUpdate, AuditAction, AuditQuery, NewAgent, NewAuditEvent},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +64,8 @@ pub(crate) struct AgentPage {
     pub(crate) errors: FieldErrors,
     pub(crate) created_at: String,
     pub(crate) notice: Option<&'static str>,
+    /// The agent's history, newest first: the audit log's events and the import that made it.
+    pub(crate) history: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -99,8 +102,55 @@ async fn agent_page(
         errors,
         created_at: agent.map(|a| datetime(a.created_at)).unwrap_or_default(),
         notice: None,
+        history: match agent {
+            Some(agent) => history(state, agent.id).await?,
+            None => Vec::new(),
+        },
         form,
     })
+}
+
+/// Events at most shown in an agent's history.
+const HISTORY_LENGTH: i64 = 20;
+
+/// "2026-12-03 14:05 UTC: Maria <maria@…> changed agent Ann Lee: name: Ann → Anna", newest
+/// first, ending with "Created by import #42, row 17 of agents.xlsx, by Maria" for an imported
+/// agent.
+async fn history(state: &AppState, agent_id: Id) -> AppResult<Vec<String>> {
+    let query = AuditQuery {
+        agent_id: Some(agent_id),
+        limit: HISTORY_LENGTH,
+        ..AuditQuery::default()
+    };
+    let mut lines: Vec<String> = state
+        .storage
+        .audit_events(&query)
+        .await?
+        .iter()
+        .map(|event| {
+            let detail = match event.detail.as_str() {
+                "" => String::new(),
+                detail => format!(": {detail}"),
+            };
+            let when = datetime(event.at);
+            format!(
+                "{when}: {} {}{detail}",
+                event.actor,
+                event.action.describe()
+            )
+        })
+        .collect();
+    if let Some(origin) = state.storage.agent_origin(agent_id).await? {
+        let row = origin
+            .row_no
+            .map(|row| format!(", row {row}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "Created by import #{}{row} of {}, by {}",
+            origin.job_id, origin.file_name, origin.submitted_by
+        ));
+    }
+    Ok(lines)
 }
 
 /// The agent, if it is in a group this administrator sees.
@@ -188,6 +238,11 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
 
+/// An agent as the audit log names them.
+fn subject_of(name: &AgentName, email: &Email) -> String {
+    format!("{name} <{email}>")
+}
+
 #[tracing::instrument(skip_all, fields(group_id = group_id))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -225,6 +280,18 @@ pub(crate) async fn create(
             EMAIL_TAKEN,
         )?;
         if let Some(id) = created {
+            let detail = match ticked(&form.must_change_password) {
+                true => "must change password at next sign-in",
+                false => "",
+            };
+            let subject = subject_of(&agent.name, &agent.email);
+            let event = NewAuditEvent {
+                group_id: Some(agent.group_id),
+                agent_id: Some(id),
+                detail,
+                ..NewAuditEvent::new(AuditAction::AgentCreated, &subject)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
         }
     }
@@ -283,12 +350,41 @@ pub(crate) async fn update(
             enabled: ticked(&form.enabled),
             must_change_password: ticked(&form.must_change_password),
         };
+        let changes = Changes::default()
+            .field("name", &agent.name, update.name.as_str())
+            .field("nickname", &agent.nickname, update.nickname.as_str())
+            .field("email", &agent.email, update.email.as_str())
+            .field(
+                "description",
+                &agent.description,
+                update.description.as_str(),
+            )
+            .field(
+                "group",
+                &access.visible_path(agent.group_id),
+                &access.visible_path(update.group_id),
+            )
+            .flag("enabled", agent.is_enabled(), update.enabled)
+            .flag(
+                "must change password",
+                agent.must_change_password(),
+                update.must_change_password,
+            );
         let saved = state.storage.update_agent(id, update).await.on_duplicate(
             &mut errors,
             "email",
             EMAIL_TAKEN,
         )?;
         if saved.is_some() {
+            let subject = subject_of(&parsed.name, &parsed.email);
+            let detail = changes.text();
+            let event = NewAuditEvent {
+                group_id: Some(parsed.group_id),
+                agent_id: Some(id),
+                detail: &detail,
+                ..NewAuditEvent::new(AuditAction::AgentChanged, &subject)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
         }
     }
@@ -345,6 +441,18 @@ pub(crate) async fn set_password(
         .storage
         .set_agent_password(id, &hash, must_change, None)
         .await?;
+    let subject = format!("{} <{}>", agent.name, agent.email);
+    let event = NewAuditEvent {
+        group_id: Some(agent.group_id),
+        agent_id: Some(id),
+        detail: if must_change {
+            "must change it at next sign-in"
+        } else {
+            ""
+        },
+        ..NewAuditEvent::new(AuditAction::AgentPasswordSet, &subject)
+    };
+    audit::record(&state, &user, event).await?;
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
@@ -357,6 +465,13 @@ pub(crate) async fn delete(
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
     state.storage.delete_agent(id).await?;
+    let subject = format!("{} <{}>", agent.name, agent.email);
+    let event = NewAuditEvent {
+        group_id: Some(agent.group_id),
+        agent_id: Some(id),
+        ..NewAuditEvent::new(AuditAction::AgentDeleted, &subject)
+    };
+    audit::record(&state, &user, event).await?;
     Ok(Redirect::to(&format!(
         "/admin/groups/{}?done=agent-deleted",
         agent.group_id

@@ -33,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tokens", post(create_token))
         .route("/tokens/current", delete(revoke_token))
         .route("/groups", get(groups))
+        .route("/audit", get(super::audit::api))
         .route("/groups/{id}/imports", get(group_imports).post(upload))
         .route("/imports/{id}", get(status))
         .route("/imports/{id}/result", get(result))

@@ -15,16 +15,27 @@ use super::{
 };
 use crate::{
     org::Access,
-    storage::{AdminRecord, AgentRecord, SessionKind},
+    storage::{AdminRecord, AgentRecord, AuditActor, SessionKind},
 };
 
 /// A signed-in administrator (browser session).
 pub(crate) struct AdminUser {
     pub(crate) admin: AdminRecord,
     pub(crate) session: Session,
+    /// Where the request came from, for the audit log.
+    pub(crate) address: Option<IpAddr>,
 }
 
 impl AdminUser {
+    /// This administrator as the audit log names them.
+    pub(crate) fn actor(&self) -> AuditActor {
+        AuditActor {
+            admin_id: Some(self.admin.id),
+            name: format!("{} <{}>", self.admin.name, self.admin.email),
+            address: self.address.map(|a| a.to_string()).unwrap_or_default(),
+        }
+    }
+
     /// What this administrator may see, computed from the current tree.
     pub(crate) async fn access(&self, state: &AppState) -> Result<Access, AppError> {
         Ok(Access::of(&state.storage, &self.admin).await?)
@@ -56,7 +67,12 @@ async fn admin_from(
         .admin_by_id(session.principal_id)
         .await?
         .ok_or(AppError::SignInRequired)?;
-    Ok(AdminUser { admin, session })
+    let address = client_address(parts, state);
+    Ok(AdminUser {
+        admin,
+        session,
+        address,
+    })
 }
 
 impl FromRequestParts<AppState> for AdminUser {
@@ -154,15 +170,17 @@ impl FromRequestParts<AppState> for ClientAddress {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        let trusted = &state.config.trusted_proxies;
-        Ok(ClientAddress(peer.map(|peer| {
-            client_behind(peer, trusted, parts.headers.get_all(FORWARDED_FOR))
-        })))
+        Ok(ClientAddress(client_address(parts, state)))
     }
+}
+
+fn client_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let trusted = &state.config.trusted_proxies;
+    peer.map(|peer| client_behind(peer, trusted, parts.headers.get_all(FORWARDED_FOR)))
 }
 
 const FORWARDED_FOR: &str = "x-forwarded-for";

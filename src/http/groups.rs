@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{
     AppState,
+    audit::{self, Changes},
     auth::AdminUser,
     center::{Chrome, NewGroupForm, home_page},
     error::{AppError, AppResult},
@@ -21,8 +22,8 @@ use super::{
 use crate::import::{RowOutcome, summary_line};
 use crate::{
     domain::{Description, GroupName, Id},
-    org::Access,
-    storage::{GroupUpdate, ImportJob, JobState},
+    org::{Access, OrgTree},
+    storage::{AuditAction, GroupUpdate, ImportJob, JobState, NewAuditEvent},
 };
 
 /// How many past imports the Properties panel lists.
@@ -280,6 +281,15 @@ pub(crate) async fn create(
                 "A group with this name already exists here; choose another name",
             )?;
         if let Some(id) = created {
+            let path = match parent_id {
+                Some(parent) => format!("{}/{}", access.tree.path(parent), name.as_str()),
+                None => name.as_str().to_owned(),
+            };
+            let event = NewAuditEvent {
+                group_id: Some(id),
+                ..NewAuditEvent::new(AuditAction::GroupCreated, &path)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
         }
     }
@@ -309,7 +319,7 @@ pub(crate) async fn update(
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    visible_group(&access, id)?;
+    let before = visible_group(&access, id)?.clone();
     let mut errors = FieldErrors::default();
     let name = errors.check("name", GroupName::parse(&form.name));
     let description = errors.check("description", Description::parse(&form.description));
@@ -327,12 +337,32 @@ pub(crate) async fn update(
             enabled: ticked(&form.enabled),
             parent_id,
         };
+        let parent_path = |parent: Option<Id>| {
+            parent.map_or_else(|| "(top level)".to_owned(), |p| access.visible_path(p))
+        };
+        let changes = Changes::default()
+            .field("name", &before.name, name.as_str())
+            .field("description", &before.description, description.as_str())
+            .flag("enabled", before.is_enabled(), update.enabled)
+            .field(
+                "parent",
+                &parent_path(before.parent_id),
+                &parent_path(parent_id),
+            );
         let saved = state.storage.update_group(id, update).await.on_duplicate(
             &mut errors,
             "name",
             "A group with this name already exists there; choose another name",
         )?;
         if saved.is_some() {
+            let detail = changes.text();
+            let path = OrgTree::new(state.storage.all_groups().await?).path(id);
+            let event = NewAuditEvent {
+                group_id: Some(id),
+                detail: &detail,
+                ..NewAuditEvent::new(AuditAction::GroupChanged, &path)
+            };
+            audit::record(&state, &user, event).await?;
             return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
         }
     }
@@ -358,7 +388,14 @@ pub(crate) async fn delete(
     let access = user.access(&state).await?;
     let group = visible_group(&access, id)?;
     let parent = group.parent_id.filter(|parent| access.can_see(*parent));
+    let path = access.tree.path(id);
     if state.storage.delete_empty_group(id).await? {
+        // Recorded in the group above: the deleted group's own events stay where they were.
+        let event = NewAuditEvent {
+            group_id: group.parent_id,
+            ..NewAuditEvent::new(AuditAction::GroupDeleted, &path)
+        };
+        audit::record(&state, &user, event).await?;
         let to = parent.map_or_else(
             || "/admin".to_owned(),
             |parent| format!("/admin/groups/{parent}"),

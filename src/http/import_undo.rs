@@ -9,7 +9,7 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     auth::AdminUser,
     center::Chrome,
     error::{AppError, AppResult},
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     domain::Id,
-    storage::{ImportJob, UndoPreview, UndoRequest},
+    storage::{AuditAction, ImportJob, NewAuditEvent, UndoPreview, UndoRequest},
 };
 
 #[derive(Template, WebTemplate)]
@@ -64,6 +64,13 @@ pub(crate) async fn undo_job(
         UndoRequest::Requested => {
             tracing::info!(job_id, by = %user.admin.name, "import undo requested");
             state.worker.wake();
+            let subject = format!("#{} {}", job.id, job.file_name);
+            let event = NewAuditEvent {
+                group_id: Some(job.group_id),
+                import_job_id: Some(job.id),
+                ..NewAuditEvent::new(AuditAction::ImportUndone, &subject)
+            };
+            audit::record(state, user, event).await?;
             Ok(job)
         }
         refused => Err(refusal(refused)),

@@ -9,7 +9,7 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     auth::AdminUser,
     center::Chrome,
     error::{AppError, AppResult},
@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::Id,
     import::template,
-    storage::{CancelRequest, ImportJob, ImportMode, JobState},
+    storage::{AuditAction, CancelRequest, ImportJob, ImportMode, JobState, NewAuditEvent},
 };
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -214,6 +214,13 @@ pub(crate) async fn cancel_job(
     match state.storage.request_cancel(job.id).await? {
         CancelRequest::Requested => {
             tracing::info!(job_id, by = %user.admin.name, "import cancel requested");
+            let subject = format!("#{} {}", job.id, job.file_name);
+            let event = NewAuditEvent {
+                group_id: Some(job.group_id),
+                import_job_id: Some(job.id),
+                ..NewAuditEvent::new(AuditAction::ImportCancelled, &subject)
+            };
+            audit::record(state, user, event).await?;
             Ok(job)
         }
         CancelRequest::AlreadyEnded => Err(AppError::Conflict(

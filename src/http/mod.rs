@@ -5,6 +5,7 @@ mod agent_portal;
 mod agents;
 mod api;
 mod assets;
+mod audit;
 mod auth;
 mod center;
 pub(crate) mod error;
@@ -103,6 +104,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/admin/groups/{id}/import",
             get(imports::page).post(imports::upload),
         )
+        .route("/admin/audit", get(audit::page))
         .route("/admin/import-template.xlsx", get(imports::template_xlsx))
         .route("/admin/import-template.csv", get(imports::template_csv))
         .route("/admin/imports/{id}/result", get(imports::result))

@@ -7,7 +7,7 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, audit,
     auth::AdminUser,
     error::AppError,
     session::{CSRF_FIELD, Session, verify_csrf},
@@ -15,7 +15,7 @@ use super::{
 use crate::{
     domain::Id,
     import::{FileError, pipeline},
-    storage::{ImportOptions, SessionKind, UnknownMode},
+    storage::{AuditAction, ImportOptions, NewAuditEvent, SessionKind, UnknownMode},
 };
 
 /// An upload the queue accepted.
@@ -50,6 +50,26 @@ pub(crate) async fn submit_upload(
     };
     let submitted = pipeline::submit(&state.storage, limits, submission, form.bytes).await?;
     state.worker.wake();
+    if !form.options.dry_run {
+        // A check changes nothing: only imports are recorded.
+        let subject = format!("#{} {}", submitted.job_id, form.file_name);
+        let detail = format!(
+            "mode {}{}",
+            form.options.mode.as_str(),
+            if form.options.must_change_password {
+                "; agents must change their password"
+            } else {
+                ""
+            }
+        );
+        let event = NewAuditEvent {
+            group_id: Some(group_id),
+            import_job_id: Some(submitted.job_id),
+            detail: &detail,
+            ..NewAuditEvent::new(AuditAction::ImportStarted, &subject)
+        };
+        audit::record(state, user, event).await?;
+    }
     Ok(Queued {
         job_id: submitted.job_id,
         options: form.options,

@@ -4,6 +4,7 @@
 
 mod admins;
 mod agents;
+mod audit;
 mod groups;
 mod import_chunks;
 mod import_jobs;
@@ -26,6 +27,9 @@ use crate::domain::Clock;
 
 pub use admins::{AdminRecord, NewAdmin};
 pub use agents::{AgentRecord, AgentUpdate, ExistingAgent, ExportRow, NewAgent};
+pub use audit::{
+    AgentOrigin, AuditAction, AuditActor, AuditEvent, AuditKind, AuditQuery, NewAuditEvent,
+};
 pub use groups::{GroupRecord, GroupUpdate};
 pub use import_chunks::Chunk;
 pub use import_jobs::NewImport;

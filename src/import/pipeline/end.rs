@@ -12,7 +12,10 @@ use crate::{
         sheet,
     },
     org::OrgTree,
-    storage::{CheckCounts, JobEnd, JobPhase, Storage, StorageError, StoredOutcome},
+    storage::{
+        AuditAction, AuditActor, CheckCounts, JobEnd, JobPhase, NewAuditEvent, Storage,
+        StorageError, StoredOutcome,
+    },
     telemetry::spawn_blocking_with_tracing,
 };
 
@@ -204,6 +207,13 @@ async fn write_outcomes(
         kept: summary.counts.kept as i64,
         failed: summary.counts.failed as i64,
     };
+    let counts = summary.counts;
+    let audit_subject = format!("#{job_id} {}", summary.file_name);
+    let audit_detail = format!(
+        "{} created, {} updated, {} skipped, {} failed, {} not imported",
+        counts.created, counts.updated, counts.skipped, counts.failed, counts.not_imported
+    );
+    let group_id = job.group_id;
     let limits = settings.limits.clone();
     let bytes = spawn_blocking_with_tracing(move || {
         let cell = |row_no: u32| outcomes.get(&row_no).cloned();
@@ -240,6 +250,17 @@ async fn write_outcomes(
     };
     if !storage.finish_job(job_id, owner, &bytes, keep, end).await? {
         return Ok(JobOutcome::Interrupted);
+    }
+    if !matches!(ending, Ending::Checked) {
+        let event = NewAuditEvent {
+            group_id: Some(group_id),
+            import_job_id: Some(job_id),
+            detail: &audit_detail,
+            ..NewAuditEvent::new(AuditAction::ImportEnded, &audit_subject)
+        };
+        storage
+            .record_audit(&AuditActor::import_job(job_id), event)
+            .await?;
     }
     tracing::info!(job_id, created, failed, not_imported, "import ended");
     Ok(match ending {
