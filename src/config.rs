@@ -232,6 +232,24 @@ pub struct Settings {
         global = true
     )]
     pub shutdown_seconds: u64,
+    /// How long a client may take to send a request's head (request line and headers), from
+    /// its first byte; then 408.
+    #[arg(
+        long,
+        env = "ROSTER_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_timeout_seconds: u64,
+    /// How long a client may take to send a request's body, from its head (long enough for
+    /// the largest upload on a slow line); then 408.
+    #[arg(
+        long,
+        env = "ROSTER_BODY_TIMEOUT_SECONDS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub body_timeout_seconds: u64,
     /// Reverse proxies (comma-separated addresses) whose `X-Forwarded-For` names the client:
     /// the sign-in throttle then counts each client behind them on its own. Requests from any
     /// other address are counted by the address they come from, whatever they claim.
@@ -276,6 +294,8 @@ pub struct Config {
     /// None: one hashing thread per core.
     pub hash_threads: Option<usize>,
     pub trusted_proxies: Vec<IpAddr>,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
 }
 
 impl Config {
@@ -317,6 +337,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(settings.shutdown_seconds),
             hash_threads: settings.hash_threads.filter(|&threads| threads > 0),
             trusted_proxies: settings.trusted_proxies.clone(),
+            header_timeout: Duration::from_secs(settings.header_timeout_seconds.max(1)),
+            body_timeout: Duration::from_secs(settings.body_timeout_seconds.max(1)),
         })
     }
 

@@ -8,7 +8,10 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::Config,
     domain::Clock,
-    http::{self, AppState, session},
+    http::{
+        self, AppState, session,
+        timeouts::{Peer, TimedListener},
+    },
     jobs::{Worker, WorkerStatus},
     storage::Storage,
 };
@@ -103,11 +106,12 @@ impl Application {
         });
         let app = http::router(self.state.clone());
         tracing::info!(address = %self.address(), "Roster is serving");
-        let serve = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(requested(stop_requested.clone()));
+        let listener = TimedListener {
+            inner: self.listener,
+            head_limit: self.state.config.header_timeout,
+        };
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+            .with_graceful_shutdown(requested(stop_requested.clone()));
         let everything = async {
             serve.await?;
             if let Some(worker) = worker {

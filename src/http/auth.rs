@@ -1,7 +1,7 @@
 //! Who is asking: extractors for administrators (browser or API token), agents, and the
 //! client's address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
@@ -12,6 +12,7 @@ use super::{
     AppState,
     error::{ApiError, AppError},
     session::Session,
+    timeouts::Peer,
 };
 use crate::{
     org::Access,
@@ -177,8 +178,8 @@ impl FromRequestParts<AppState> for ClientAddress {
 fn client_address(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     let peer = parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .get::<ConnectInfo<Peer>>()
+        .map(|info| info.0.0.ip());
     let trusted = &state.config.trusted_proxies;
     peer.map(|peer| client_behind(peer, trusted, parts.headers.get_all(FORWARDED_FOR)))
 }

@@ -19,6 +19,7 @@ mod login;
 mod own_password;
 pub mod session;
 mod setup;
+pub(crate) mod timeouts;
 mod tree;
 mod upload;
 
@@ -122,6 +123,10 @@ pub(crate) fn router(state: AppState) -> Router {
             session::layer,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.config.body_timeout,
+            timeouts::body_deadline,
+        ))
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

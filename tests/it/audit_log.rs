@@ -33,7 +33,10 @@ fn rows(page: &str) -> Vec<String> {
                     _ => {}
                 }
             }
-            let plain = plain.replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&");
+            let plain = plain
+                .replace("&#60;", "<")
+                .replace("&#62;", ">")
+                .replace("&#38;", "&");
             plain.split_whitespace().collect::<Vec<_>>().join(" ")
         })
         .collect()

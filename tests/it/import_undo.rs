@@ -177,7 +177,7 @@ on_both_backends! {
         assert_eq!(app.worker().step().await.unwrap(), Step::Ran(JobOutcome::Undone { reverted: 4, kept: 1 }));
         assert_eq!(emails(&app, group).await, ["outsider@example.com", "undo.agent1@example.com"], "exactly the import's unchanged agents are gone");
         assert_eq!(agent_sessions(&app, agent0).await, 0, "a deleted agent's sessions end");
-        assert_eq!(location(&app.get_with(&signed, "/agent").await), "/login", "a deleted agent is signed out");
+        assert_eq!(location(&app.get_with(&signed, "/agent").await), "/agent/login", "a deleted agent is signed out");
         assert!(agent_browser(&app, "undo.agent0@example.com", "secret-Undo-0").await.is_none());
 
         let undone = page(&app, &group_page).await;

@@ -23,4 +23,5 @@ mod security_files;
 mod security_users;
 mod setup;
 mod sign_in_throttle;
+mod slow_clients;
 mod storage_story;
