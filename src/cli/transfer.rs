@@ -16,7 +16,7 @@ use crate::{
     domain::{GroupPath, Id},
     import::{FileError, pipeline, summary_line},
     jobs::Worker,
-    org::OrgTree,
+    org::{OrgTree, export},
     storage::{
         AuditAction, AuditActor, CancelRequest, ExportRow, ImportJob, ImportOptions, JobState,
         NewAuditEvent, Storage, UndoRequest,
@@ -260,7 +260,7 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
         vec![root]
     };
     let agents = storage.export_agents(&groups).await?;
-    match write_export(&tree, &agents, std::io::stdout().lock()) {
+    match write_export(&tree, root, &agents, std::io::stdout().lock()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // `roster export … | head`: the reader has all it wanted, which is no error.
         Err(error) if reader_left(&error) => Ok(ExitCode::SUCCESS),
@@ -268,42 +268,17 @@ pub async fn export(storage: &Storage, group: &str, recursive: bool) -> anyhow::
     }
 }
 
-fn write_export(tree: &OrgTree, agents: &[ExportRow], to: impl std::io::Write) -> csv::Result<()> {
-    let mut out = csv::Writer::from_writer(to);
-    out.write_record(["name", "email", "group", "status", "created"])?;
-    for agent in agents {
-        let created = chrono::DateTime::from_timestamp(agent.created_at, 0)
-            .map(|at| at.to_rfc3339())
-            .unwrap_or_default();
-        let status = if agent.enabled != 0 {
-            "enabled"
-        } else {
-            "disabled"
-        };
-        out.write_record([
-            defuse(&agent.name).as_str(),
-            defuse(&agent.email).as_str(),
-            defuse(&tree.path(agent.group_id)).as_str(),
-            status,
-            created.as_str(),
-        ])?;
-    }
-    out.flush()?;
-    Ok(())
+fn write_export(
+    tree: &OrgTree,
+    root: Id,
+    agents: &[ExportRow],
+    to: impl std::io::Write,
+) -> csv::Result<()> {
+    export::write_csv(&export::lines(tree, root, agents), to)
 }
 
 fn reader_left(error: &csv::Error) -> bool {
     matches!(error.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
-}
-
-/// A spreadsheet opening the export must not run a name like `=HYPERLINK(...)` as a formula
-/// (OWASP "CSV injection"): such cells get a leading apostrophe.
-fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -325,7 +300,7 @@ mod tests {
     #[test]
     fn a_reader_that_leaves_early_is_no_error() {
         let tree = OrgTree::new(Vec::new());
-        let error = write_export(&tree, &[], ClosedPipe).unwrap_err();
+        let error = write_export(&tree, 1, &[], ClosedPipe).unwrap_err();
         assert!(reader_left(&error), "{error}");
         let other = csv::Error::from(std::io::Error::other("disk full"));
         assert!(!reader_left(&other));
@@ -333,8 +308,8 @@ mod tests {
 
     #[test]
     fn formulas_are_defused_and_result_goes_beside_the_file() {
-        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(defuse("Ann"), "Ann");
+        assert_eq!(export::defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(export::defuse("Ann"), "Ann");
         assert_eq!(
             default_result_path(Path::new("/tmp/agents.xlsx")),
             PathBuf::from("/tmp/agents.result.xlsx")

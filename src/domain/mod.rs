@@ -4,12 +4,14 @@
 mod clock;
 mod email;
 mod group_path;
+mod natural;
 mod password;
 mod text;
 
 pub use clock::Clock;
 pub use email::{Email, EmailError};
 pub use group_path::{GroupPath, GroupPathError};
+pub use natural::natural_cmp;
 pub use password::{PasswordError, PasswordPolicy, hash_password, verify_password};
 pub use text::{AgentName, Description, GroupName, Nickname, TextError};
 

@@ -17,13 +17,14 @@ use super::{
     audit::{self, Changes},
     auth::AdminUser,
     center::Chrome,
+    confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime},
     tree::{Selection, TreeItem, TreeView},
 };
 use crate::{
     accounts::new_password_hash,
-    domain::{AgentName, Email, Id},
+    domain::{AgentName, Email, Id, natural_cmp},
     org::{Access, kept_master_flag, may_delete_admin},
     storage::{AdminRecord, AuditAction, NewAdmin, NewAuditEvent},
 };
@@ -125,7 +126,7 @@ async fn admin_page(
             checked: form.group_ids.contains(&id),
         })
         .collect();
-    groups.sort_by_key(|group| group.path.to_lowercase());
+    groups.sort_by(|a, b| natural_cmp(&a.path, &b.path));
     Ok(AdminPage {
         chrome: Chrome::new(user),
         tree,
@@ -345,6 +346,32 @@ pub(crate) async fn update(
     }
     let page = admin_page(&state, &user, Some(&target), form, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Asks before deleting an administrator.
+pub(crate) async fn confirm_delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<ConfirmDelete> {
+    let target = target_admin(&state, &user, id).await?;
+    let access = user.access(&state).await?;
+    let question = Question {
+        heading: format!("Delete administrator {}?", target.name),
+        consequence: format!(
+            "{} <{}> will be deleted; their sessions and API tokens end at once. Their agents \
+             and groups stay. This cannot be undone.",
+            target.name, target.email
+        ),
+        action: format!("/admin/admins/{id}/delete"),
+        back: format!("/admin/admins/{id}"),
+        button: "Delete administrator",
+    };
+    let selection = Selection {
+        admin: Some(id),
+        ..Selection::default()
+    };
+    confirm_page(&state, &user, &access, selection, question).await
 }
 
 #[tracing::instrument(skip_all, fields(target_admin_id = id))]

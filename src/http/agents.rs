@@ -15,6 +15,7 @@ use super::{
     audit::{self, Changes},
     auth::AdminUser,
     center::Chrome,
+    confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, datetime, ticked},
     tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
@@ -454,6 +455,34 @@ pub(crate) async fn set_password(
     };
     audit::record(&state, &user, event).await?;
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
+}
+
+/// Asks before deleting an agent.
+pub(crate) async fn confirm_delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<ConfirmDelete> {
+    let access = user.access(&state).await?;
+    let agent = visible_agent(&state, &access, id).await?;
+    let question = Question {
+        heading: format!("Delete agent {}?", agent.name),
+        consequence: format!(
+            "{} <{}> will be deleted from {} and signed out at once. This cannot be undone.",
+            agent.name,
+            agent.email,
+            access.visible_path(agent.group_id)
+        ),
+        action: format!("/admin/agents/{id}/delete"),
+        back: format!("/admin/agents/{id}"),
+        button: "Delete agent",
+    };
+    let selection = Selection {
+        group: Some(agent.group_id),
+        agent: Some(id),
+        admin: None,
+    };
+    confirm_page(&state, &user, &access, selection, question).await
 }
 
 #[tracing::instrument(skip_all, fields(agent_id = id))]

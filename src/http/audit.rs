@@ -19,7 +19,7 @@ use super::{
     tree::{Selection, TreeItem, TreeView},
 };
 use crate::{
-    domain::Id,
+    domain::{Id, natural_cmp},
     org::Access,
     storage::{AuditEvent, AuditKind, AuditQuery, NewAuditEvent},
 };
@@ -178,7 +178,7 @@ pub(crate) async fn page(
             chosen: query.group == id.to_string(),
         })
         .collect();
-    groups.sort_by_key(|choice| choice.label.to_lowercase());
+    groups.sort_by(|a, b| natural_cmp(&a.label, &b.label));
     let kinds = AuditKind::ALL
         .into_iter()
         .map(|kind| Choice {

@@ -14,6 +14,7 @@ use super::{
     audit::{self, Changes},
     auth::AdminUser,
     center::{Chrome, NewGroupForm, home_page},
+    confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, optional_id, ticked},
     import_view::{ImportView, Moment},
@@ -377,6 +378,42 @@ pub(crate) async fn update(
     )
     .await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Asks before deleting a group. Only an empty group can be deleted; the page says so first.
+pub(crate) async fn confirm_delete(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Id>,
+) -> AppResult<ConfirmDelete> {
+    let access = user.access(&state).await?;
+    let group = visible_group(&access, id)?;
+    let subgroups = access.tree.children(Some(id)).len();
+    let consequence = if group.agent_count > 0 || subgroups > 0 {
+        format!(
+            "{} still holds {} and {}: move or delete them first, or the group stays.",
+            access.visible_path(id),
+            crate::import::plural(group.agent_count, "agent", "agents"),
+            crate::import::plural(subgroups as i64, "subgroup", "subgroups"),
+        )
+    } else {
+        format!(
+            "{} is empty. It will be deleted with its import history. This cannot be undone.",
+            access.visible_path(id)
+        )
+    };
+    let question = Question {
+        heading: format!("Delete group {}?", group.name),
+        consequence,
+        action: format!("/admin/groups/{id}/delete"),
+        back: format!("/admin/groups/{id}"),
+        button: "Delete group",
+    };
+    let selection = Selection {
+        group: Some(id),
+        ..Selection::default()
+    };
+    confirm_page(&state, &user, &access, selection, question).await
 }
 
 #[tracing::instrument(skip_all, fields(group_id = id))]

@@ -22,7 +22,8 @@ use crate::{
     storage::{AuditAction, CancelRequest, ImportJob, ImportMode, JobState, NewAuditEvent},
 };
 
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/import.html")]

@@ -8,7 +8,9 @@ mod assets;
 mod audit;
 mod auth;
 mod center;
+mod confirm;
 pub(crate) mod error;
+mod export;
 mod forms;
 mod groups;
 mod health;
@@ -86,16 +88,25 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/admin/tree/groups/{id}/agents", get(center::tree_agents))
         .route("/admin/groups", post(groups::create))
         .route("/admin/groups/{id}", get(groups::show).post(groups::update))
-        .route("/admin/groups/{id}/delete", post(groups::delete))
+        .route(
+            "/admin/groups/{id}/delete",
+            get(groups::confirm_delete).post(groups::delete),
+        )
         .route("/admin/groups/{id}/agents", post(agents::create))
         .route("/admin/groups/{id}/agents/new", get(agents::new_form))
         .route("/admin/agents/{id}", get(agents::show).post(agents::update))
         .route("/admin/agents/{id}/password", post(agents::set_password))
-        .route("/admin/agents/{id}/delete", post(agents::delete))
+        .route(
+            "/admin/agents/{id}/delete",
+            get(agents::confirm_delete).post(agents::delete),
+        )
         .route("/admin/admins", post(admins::create))
         .route("/admin/admins/new", get(admins::new_form))
         .route("/admin/admins/{id}", get(admins::show).post(admins::update))
-        .route("/admin/admins/{id}/delete", post(admins::delete))
+        .route(
+            "/admin/admins/{id}/delete",
+            get(admins::confirm_delete).post(admins::delete),
+        )
         .route("/admin/admins/{id}/password", post(admins::set_password))
         .route(
             own_password::ADMIN_PASSWORD_PAGE,
@@ -106,6 +117,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(imports::page).post(imports::upload),
         )
         .route("/admin/audit", get(audit::page))
+        .route("/admin/groups/{id}/export.csv", get(export::csv))
+        .route("/admin/groups/{id}/export.xlsx", get(export::xlsx))
         .route("/admin/import-template.xlsx", get(imports::template_xlsx))
         .route("/admin/import-template.csv", get(imports::template_csv))
         .route("/admin/imports/{id}/result", get(imports::result))

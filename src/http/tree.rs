@@ -4,7 +4,7 @@
 
 use super::{AppState, auth::AdminUser, error::AppResult};
 use crate::{
-    domain::Id,
+    domain::{Id, natural_cmp},
     org::Access,
     storage::{AdminRecord, AgentRecord},
 };
@@ -229,6 +229,6 @@ pub(crate) fn group_options(
             selected: selected == Some(id),
         })
         .collect();
-    options.sort_by_key(|option| option.path.to_lowercase());
+    options.sort_by(|a, b| natural_cmp(&a.path, &b.path));
     options
 }

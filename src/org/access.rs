@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::OrgTree;
 use crate::{
-    domain::Id,
+    domain::{Id, natural_cmp},
     storage::{AdminRecord, Storage, StorageError},
 };
 
@@ -92,7 +92,8 @@ impl Access {
                             .is_none_or(|p| !visible.contains(&p))
                     })
                     .collect();
-                roots.sort_by_key(|id| self.tree.get(*id).map(|g| g.name.to_lowercase()));
+                let name = |id: &Id| self.tree.get(*id).map_or("", |g| g.name.as_str());
+                roots.sort_by(|a, b| natural_cmp(name(a), name(b)));
                 roots
             }
         }

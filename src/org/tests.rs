@@ -124,3 +124,20 @@ fn a_master_cannot_delete_or_demote_themselves() {
     assert!(kept_master_flag(7, 7, false));
     assert!(!kept_master_flag(7, 8, false));
 }
+
+#[test]
+fn children_come_in_natural_order_whatever_order_the_groups_arrive_in() {
+    let tree = OrgTree::new(vec![
+        group(1, None, "Tier 10"),
+        group(2, None, "tier 2"),
+        group(3, None, "Apac"),
+        group(4, None, "Tier 1"),
+        group(5, None, "emea"),
+    ]);
+    let names: Vec<&str> = tree
+        .children(None)
+        .iter()
+        .map(|id| tree.get(*id).unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["Apac", "emea", "Tier 1", "tier 2", "Tier 10"]);
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::{
-    domain::{GroupName, GroupPath, Id},
+    domain::{GroupName, GroupPath, Id, natural_cmp},
     storage::GroupRecord,
 };
 
@@ -13,8 +13,9 @@ pub(crate) struct OrgTree {
 }
 
 impl OrgTree {
-    /// `groups` arrive sorted by name, so children lists are too.
-    pub(crate) fn new(groups: Vec<GroupRecord>) -> OrgTree {
+    /// Children are listed in natural order ("Tier 2" before "Tier 10", case aside).
+    pub(crate) fn new(mut groups: Vec<GroupRecord>) -> OrgTree {
+        groups.sort_by(|a, b| natural_cmp(&a.name, &b.name).then(a.id.cmp(&b.id)));
         let mut children: HashMap<Option<Id>, Vec<Id>> = HashMap::new();
         for group in &groups {
             children.entry(group.parent_id).or_default().push(group.id);

@@ -61,6 +61,8 @@ pub struct ExportRow {
     pub group_id: Id,
     pub name: String,
     pub email: String,
+    pub nickname: String,
+    pub description: String,
     pub enabled: i64,
     pub created_at: i64,
 }
@@ -274,7 +276,8 @@ impl Storage {
         let mut rows = Vec::new();
         for chunk in group_ids.chunks(1000) {
             let sql = format!(
-                "SELECT group_id, name, email, enabled, created_at FROM agents WHERE group_id IN ({}) \
+                "SELECT group_id, name, email, nickname, description, enabled, created_at FROM agents \
+                 WHERE group_id IN ({}) \
                  ORDER BY group_id, name, id",
                 placeholders(1, chunk.len())
             );

@@ -484,3 +484,35 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+on_both_backends! {
+    async fn every_delete_asks_first_and_says_what_follows(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let group = app.create_group(None, "Support").await;
+        let empty = app.create_group(Some(group), "Nights").await;
+        let agent = app.create_agent(group, "Ann Lee", "ann@example.com", "password123").await;
+        app.admin_of("lee@example.com", &[group]).await;
+        let lee = app.storage.list_admins().await.unwrap().into_iter().find(|a| a.email == "lee@example.com").unwrap().id;
+
+        let props = app.get(&format!("/admin/agents/{agent}")).await.text().await.unwrap();
+        assert!(props.contains(&format!("href=\"/admin/agents/{agent}/delete\"")), "Properties link to the question, not a one-click delete");
+        let asked = app.get(&format!("/admin/agents/{agent}/delete")).await.text().await.unwrap();
+        assert!(asked.contains("Ann Lee &#60;ann@example.com&#62; will be deleted from Support and signed out at once"), "{asked}");
+        assert!(asked.contains(&format!("action=\"/admin/agents/{agent}/delete\"")) && asked.contains(&format!("href=\"/admin/agents/{agent}\"")));
+        assert!(app.storage.agent_by_id(agent).await.unwrap().is_some(), "asking deletes nothing");
+
+        let full = app.get(&format!("/admin/groups/{group}/delete")).await.text().await.unwrap();
+        assert!(full.contains("still holds 1 agent and 1 subgroup"), "{full}");
+        let bare = app.get(&format!("/admin/groups/{empty}/delete")).await.text().await.unwrap();
+        assert!(bare.contains("Support / Nights is empty"), "{bare}");
+        let admin = app.get(&format!("/admin/admins/{lee}/delete")).await.text().await.unwrap();
+        assert!(admin.contains("their sessions and API tokens end at once"), "{admin}");
+
+        // The question's button does it.
+        let page = format!("/admin/agents/{agent}/delete");
+        assert_eq!(app.post_form(&page, &page, &[]).await.status(), StatusCode::SEE_OTHER);
+        assert!(app.storage.agent_by_id(agent).await.unwrap().is_none());
+        app.stop().await;
+    }
+}

@@ -234,9 +234,12 @@ fn the_command_line_creates_imports_and_exports() {
 
     let exported = roster(&url, &["export", "--group", "Support", "--recursive"], "");
     let csv = text(&exported.stdout);
-    assert!(csv.starts_with("name,email,group,status,created"), "{csv}");
     assert!(
-        csv.contains("cli.agent2@example.com,Support/Tier 1,enabled"),
+        csv.starts_with("Name,Email,Password,Nickname,Description,Group,Status,Created"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("cli.agent2@example.com,,,,Tier 1,enabled"),
         "{csv}"
     );
     assert!(

@@ -321,3 +321,55 @@ on_both_backends! {
         assert!(page.contains("An import of agents.xlsx is running in this group."));
     }
 }
+
+on_both_backends! {
+    async fn an_exported_group_imports_back_in_mode_update(backend) {
+        let Some(app) = TestApp::spawn_driven(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let tier = app.create_group(Some(support), "Tier 1").await;
+        app.create_agent(support, "=Danger Name", "ann@example.com", "password-ann-1").await;
+        app.create_agent(tier, "Bob Ray", "bob@example.com", "password-bob-1").await;
+        let client = app.client.clone();
+
+        let csv = app.get(&format!("/admin/groups/{support}/export.csv")).await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("agents.csv"));
+        let csv = csv.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "\u{feff}Name,Email,Password,Nickname,Description,Group,Status,Created");
+        assert_eq!(lines.len(), 2, "the group alone: {csv}");
+        assert!(lines[1].starts_with("'=Danger Name,ann@example.com,,,,,enabled,"), "formula-safe, no password: {csv}");
+        let all = app.get(&format!("/admin/groups/{support}/export.csv?subgroups=1")).await.text().await.unwrap();
+        assert!(all.lines().any(|line| line.starts_with("Bob Ray,bob@example.com,,,,Tier 1,enabled,")), "{all}");
+
+        // The .xlsx comes back in mode update: names edited, passwords kept, subgroups kept.
+        let xlsx = app.get(&format!("/admin/groups/{support}/export.xlsx?subgroups=1")).await;
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        let mut sheet = read_result(&xlsx.bytes().await.unwrap());
+        assert_eq!(sheet[0], ["Name", "Email", "Password", "Nickname", "Description", "Group", "Status", "Created"]);
+        assert_eq!(sheet[1][0], "=Danger Name", "text, never a formula");
+        for row in sheet.iter_mut().skip(1) {
+            row[0] = format!("{} (edited)", row[0].trim_start_matches('='));
+        }
+        let edited = xlsx_of(&sheet);
+        let sent = app.upload_with(&client, support, "Support agents.xlsx", edited, &[("mode", "update")]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+        let status = run_latest(&app, &client, support).await;
+        assert_eq!((status["updated"].as_i64(), status["failed"].as_i64()), (Some(2), Some(0)), "{status}");
+        assert_eq!(agent_name(&app, "bob@example.com").await.as_deref(), Some("Bob Ray (edited)"));
+        assert!(signs_in(&app, "bob@example.com", "password-bob-1").await, "a blank Password keeps it");
+        let bob = app.storage.agent_by_email(&Email::parse("bob@example.com").unwrap()).await.unwrap().unwrap();
+        assert_eq!(bob.group_id, tier, "the Group column put him back where he was");
+        app.stop().await;
+    }
+}
+
+/// A sheet of text cells, as a person saves it after editing.
+fn xlsx_of(rows: &[Vec<String>]) -> Vec<u8> {
+    let rows: Vec<Vec<C>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| s(cell)).collect())
+        .collect();
+    xlsx(&rows)
+}
