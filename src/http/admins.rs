@@ -211,7 +211,7 @@ pub(crate) async fn create(
                 ..NewAuditEvent::new(AuditAction::AdminCreated, &subject)
             };
             audit::record(&state, &user, event).await?;
-            return Ok(Redirect::to(&format!("/admin/admins/{id}")).into_response());
+            return Ok(Redirect::to(&format!("/admin/admins/{id}?done=created")).into_response());
         }
     }
     let form = AdminForm {
@@ -253,6 +253,7 @@ pub(crate) async fn show(
     };
     let mut page = admin_page(&state, &user, Some(&target), form, FieldErrors::default()).await?;
     page.notice = match query.done.as_str() {
+        "created" => Some("Administrator created."),
         "saved" => Some("Administrator saved."),
         "password" => Some("Password set. Their sessions and API tokens have ended."),
         _ => None,
@@ -401,5 +402,5 @@ pub(crate) async fn delete(
         NewAuditEvent::new(AuditAction::AdminDeleted, &subject),
     )
     .await?;
-    Ok(Redirect::to("/admin").into_response())
+    Ok(Redirect::to("/admin?done=admin-deleted").into_response())
 }

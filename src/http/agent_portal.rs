@@ -31,6 +31,7 @@ fn page(csrf: String, email: String, error: Option<String>) -> LoginPage {
         csrf,
         email,
         error,
+        setup_pending: false,
     }
 }
 

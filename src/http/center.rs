@@ -97,8 +97,14 @@ pub(crate) async fn home(
         FieldErrors::default(),
     )
     .await?;
-    page.notice = (query.done == "password")
-        .then_some("Your password is changed. Your other sessions and API tokens have ended.");
+    page.notice = match query.done.as_str() {
+        "password" => {
+            Some("Your password is changed. Your other sessions and API tokens have ended.")
+        }
+        "group-deleted" => Some("Group deleted."),
+        "admin-deleted" => Some("Administrator deleted."),
+        _ => None,
+    };
     Ok(page)
 }
 

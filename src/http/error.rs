@@ -32,6 +32,11 @@ pub(crate) enum AppError {
     /// The credentials were refused (the API's token request): why, in the sign-in form's words.
     #[error("{0}")]
     SignInRefused(String),
+    /// A setup link once a master exists: it has done its job.
+    #[error(
+        "Roster is set up already, so setup links no longer work. Sign in with your administrator's email and password."
+    )]
+    SetupDone,
     /// Also what another group's objects answer: their existence is not revealed.
     #[error("There is nothing here, or it is not yours to see.")]
     NotFound,
@@ -94,7 +99,7 @@ impl AppError {
             | AppError::AgentSignInRequired
             | AppError::SignInRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::SetupDone => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -111,6 +116,7 @@ impl AppError {
             AppError::SignInRefused(_) => "Sign-in refused",
             AppError::PasswordChangeRequired => "New password needed",
             AppError::NotFound => "Not found",
+            AppError::SetupDone => "Already set up",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
             AppError::Conflict(_) => "Not possible now",

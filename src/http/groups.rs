@@ -127,6 +127,7 @@ fn notice(code: &str) -> Option<&'static str> {
         "saved" => Some("Group saved."),
         "created" => Some("Group created."),
         "agent-deleted" => Some("Agent deleted."),
+        "group-deleted" => Some("Group deleted."),
         "import-queued" => Some("File accepted. The import runs in the background."),
         "check-queued" => {
             Some("File accepted. Every row is being checked; nothing will be changed.")
@@ -434,8 +435,8 @@ pub(crate) async fn delete(
         };
         audit::record(&state, &user, event).await?;
         let to = parent.map_or_else(
-            || "/admin".to_owned(),
-            |parent| format!("/admin/groups/{parent}"),
+            || "/admin?done=group-deleted".to_owned(),
+            |parent| format!("/admin/groups/{parent}?done=group-deleted"),
         );
         return Ok(Redirect::to(&to).into_response());
     }

@@ -31,6 +31,8 @@ pub(crate) struct LoginPage {
     pub(crate) csrf: String,
     pub(crate) email: String,
     pub(crate) error: Option<String>,
+    /// No master administrator yet: the page says where the setup link is.
+    pub(crate) setup_pending: bool,
 }
 
 #[derive(Deserialize)]
@@ -46,9 +48,13 @@ pub(crate) fn login_page(page: LoginPage, token: &FormToken, status: StatusCode)
     token.attach((status, page).into_response())
 }
 
-pub(crate) async fn form(token: FormToken, MaybeSession(session): MaybeSession) -> Response {
+pub(crate) async fn form(
+    State(state): State<AppState>,
+    token: FormToken,
+    MaybeSession(session): MaybeSession,
+) -> AppResult<Response> {
     if session.is_some_and(|s| s.kind == SessionKind::Admin) {
-        return Redirect::to("/admin").into_response();
+        return Ok(Redirect::to("/admin").into_response());
     }
     let page = LoginPage {
         heading: "Sign in to the Admin Center",
@@ -56,8 +62,9 @@ pub(crate) async fn form(token: FormToken, MaybeSession(session): MaybeSession) 
         csrf: token.value.clone(),
         email: String::new(),
         error: None,
+        setup_pending: !state.storage.master_admin_exists().await?,
     };
-    login_page(page, &token, StatusCode::OK)
+    Ok(login_page(page, &token, StatusCode::OK))
 }
 
 /// Signs in through the shared service; a refusal it can explain shows on the form again.
@@ -117,6 +124,7 @@ pub(crate) async fn submit(
         csrf: token.value.clone(),
         email,
         error,
+        setup_pending: false,
     };
     let kind = SessionKind::Admin;
     let signed = sign_in_form(

@@ -48,9 +48,10 @@ pub(crate) struct SetupForm {
 }
 
 async fn live_token(state: &AppState, token: &str) -> AppResult<()> {
-    if state.storage.setup_token_exists(&token_hash(token)).await?
-        && !state.storage.master_admin_exists().await?
-    {
+    if state.storage.master_admin_exists().await? {
+        return Err(AppError::SetupDone);
+    }
+    if state.storage.setup_token_exists(&token_hash(token)).await? {
         Ok(())
     } else {
         Err(AppError::NotFound)

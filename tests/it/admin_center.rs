@@ -8,6 +8,8 @@ on_both_backends! {
     async fn setup_link_works_exactly_once(backend) {
         let Some(app) = TestApp::spawn(backend).await else { return };
         let setup = app.setup_url.clone().expect("setup link on first start");
+        let login = app.get("/login").await.text().await.unwrap();
+        assert!(login.contains("prints a one-time setup link in its log"), "{login}");
         let path = setup.strip_prefix(&app.base).unwrap().to_owned();
         assert_eq!(app.get("/setup/not-the-token").await.status(), StatusCode::NOT_FOUND);
 
@@ -20,7 +22,11 @@ on_both_backends! {
 
         app.setup_master().await;
         assert_eq!(app.get("/admin").await.status(), StatusCode::OK, "signed in after setup");
-        assert_eq!(browser().get(&setup).send().await.unwrap().status(), StatusCode::NOT_FOUND, "the link is dead");
+        let used = browser().get(&setup).send().await.unwrap();
+        assert_eq!(used.status(), StatusCode::NOT_FOUND, "the link is dead");
+        assert!(used.text().await.unwrap().contains("Roster is set up already"), "and says why");
+        let login = browser().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+        assert!(!login.contains("setup-pending"), "no setup hint once set up");
         app.stop().await;
     }
 }
@@ -441,10 +447,7 @@ on_both_backends! {
         let Some(app) = TestApp::spawn(backend).await else { return };
         app.setup_master().await;
         let api = reqwest::Client::new();
-        let token: serde_json::Value = api.post(app.url("/api/v1/tokens"))
-            .json(&serde_json::json!({"email": MASTER_EMAIL, "password": MASTER_PASSWORD}))
-            .send().await.unwrap().json().await.unwrap();
-        let token = token["token"].as_str().unwrap().to_owned();
+        let token = app.master_token().await;
         let malformed = api.post(app.url("/api/v1/tokens")).header("content-type", "application/json").body("{not json").send().await.unwrap();
         let not_a_number = api.get(app.url("/api/v1/imports/abc")).bearer_auth(&token).send().await.unwrap();
         let wrong_method = api.put(app.url("/api/v1/groups")).bearer_auth(&token).send().await.unwrap();
@@ -468,10 +471,7 @@ on_both_backends! {
         let Some(app) = TestApp::spawn(backend).await else { return };
         app.setup_master().await;
         let api = reqwest::Client::new();
-        let token: serde_json::Value = api.post(app.url("/api/v1/tokens"))
-            .json(&serde_json::json!({"email": MASTER_EMAIL, "password": MASTER_PASSWORD}))
-            .send().await.unwrap().json().await.unwrap();
-        let token = token["token"].as_str().unwrap().to_owned();
+        let token = app.master_token().await;
         let groups = || api.get(app.url("/api/v1/groups")).bearer_auth(&token).send();
         let day = 86_400;
         // Far past a browser session's idle time and maximum age, used every few weeks.

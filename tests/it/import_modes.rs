@@ -34,15 +34,7 @@ async fn result_of(app: &TestApp, client: &Client, status: &Value) -> Vec<Vec<St
 }
 
 async fn signs_in(app: &TestApp, email: &str, password: &str) -> bool {
-    let client = browser();
-    let answer = app
-        .post_form_with(
-            &client,
-            "/agent/login",
-            "/agent/login",
-            &[("email", email), ("password", password)],
-        )
-        .await;
+    let answer = app.agent_login(&browser(), email, password).await;
     answer.status() == StatusCode::SEE_OTHER && location(&answer) == "/agent"
 }
 

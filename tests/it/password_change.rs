@@ -11,14 +11,7 @@ use roster::{domain::Email, jobs::Step};
 /// A browser signed in as the agent (the answer's Location says where it was sent).
 async fn agent_signs_in(app: &TestApp, email: &str, password: &str) -> (Client, String) {
     let client = browser();
-    let answer = app
-        .post_form_with(
-            &client,
-            "/agent/login",
-            "/agent/login",
-            &[("email", email), ("password", password)],
-        )
-        .await;
+    let answer = app.agent_login(&client, email, password).await;
     let to = if answer.status() == StatusCode::SEE_OTHER {
         location(&answer)
     } else {

@@ -280,6 +280,31 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
     }
 
+    /// Signs in at the agents' form with `client`.
+    pub async fn agent_login(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.post_form_with(
+            client,
+            "/agent/login",
+            "/agent/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// A fresh API token for the master administrator.
+    pub async fn master_token(&self) -> String {
+        let answer: serde_json::Value = Client::new()
+            .post(self.url("/api/v1/tokens"))
+            .json(&serde_json::json!({"email": MASTER_EMAIL, "password": MASTER_PASSWORD}))
+            .send()
+            .await
+            .expect("POST /api/v1/tokens")
+            .json()
+            .await
+            .expect("a token");
+        answer["token"].as_str().expect("a token").to_owned()
+    }
+
     pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post_form_with(
             client,
