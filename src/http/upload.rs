@@ -116,6 +116,8 @@ async fn read_upload_form(
                         "This form has expired or did not come from Roster. Reload the page and submit it again.",
                     ));
                 }
+                // A form sent with no file chosen still carries an empty, nameless file part.
+                let chosen = field.file_name().is_some_and(|name| !name.is_empty());
                 let file_name = clean_file_name(field.file_name().unwrap_or("upload"));
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field
@@ -128,7 +130,9 @@ async fn read_upload_form(
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                file = Some((file_name, bytes));
+                if chosen || !bytes.is_empty() {
+                    file = Some((file_name, bytes));
+                }
             }
             Some("mode") => {
                 let typed = field.text().await.map_err(|_| unreadable())?;

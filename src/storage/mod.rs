@@ -5,6 +5,7 @@
 mod admins;
 mod agents;
 mod audit;
+mod data_fixes;
 mod groups;
 mod import_chunks;
 mod import_jobs;
@@ -147,7 +148,7 @@ impl Storage {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
-        Ok(())
+        self.apply_data_fixes().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -229,7 +229,10 @@ on_both_backends! {
         assert!(legacy.contains(".xlsx"), "{legacy}");
         let png = refused(&app, group, "agents.xlsx", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await;
         assert!(!png.is_empty());
-        refused(&app, group, "empty.csv", Vec::new()).await;
+        let empty = refused(&app, group, "empty.csv", Vec::new()).await;
+        assert!(empty.contains("empty"), "a chosen file with nothing in it: {empty}");
+        let none_chosen = refused(&app, group, "", Vec::new()).await;
+        assert!(none_chosen.starts_with("Choose a file"), "what a browser sends with no file chosen: {none_chosen}");
         refused(&app, group, "header-row.xlsx", fixture("calamine__header-row.xlsx")).await;
         refused(&app, group, "bad.xlsx", fixture("excelize__BadWorkbook.xlsx")).await;
 

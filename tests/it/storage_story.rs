@@ -181,3 +181,25 @@ on_both_backends! {
         assert_eq!(storage.group_imports(tier1, 10).await.unwrap().len(), 1);
     }
 }
+
+on_both_backends! {
+    async fn email_keys_stored_before_idna_are_rewritten_once(backend) {
+        let Some((storage, url, _dir)) = open(backend).await else { return };
+        let none = Description::parse("").unwrap();
+        let group = storage.create_group(None, &GroupName::parse("Support").unwrap(), &none).await.unwrap();
+        let (name, nickname, address) = (AgentName::parse("Zoe").unwrap(), Nickname::parse("").unwrap(), email("zoe@bücher.de"));
+        let new = NewAgent { group_id: group, name: &name, nickname: &nickname, email: &address, description: &none, password_hash: "h", must_change_password: false };
+        let zoe = storage.create_agent(new).await.unwrap();
+        // As an earlier version stored it: the domain as typed, and no record of the fix.
+        let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+        sqlx::query("UPDATE agents SET email_key = 'zoe@bücher.de' WHERE id = $1").bind(zoe).execute(&mut db).await.unwrap();
+        sqlx::query("DELETE FROM data_fixes").execute(&mut db).await.unwrap();
+        assert!(storage.agent_by_email(&email("zoe@xn--bcher-kva.de")).await.unwrap().is_none(), "the old key is not found");
+
+        storage.migrate().await.unwrap();
+        let found = storage.agent_by_email(&email("zoe@xn--bcher-kva.de")).await.unwrap().expect("rewritten");
+        assert_eq!((found.id, found.email.as_str()), (zoe, "zoe@bücher.de"), "shown as written");
+        let (fixes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_fixes").fetch_one(&mut db).await.unwrap();
+        assert_eq!(fixes, 1, "recorded, so it runs once");
+    }
+}
