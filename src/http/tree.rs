@@ -39,7 +39,10 @@ pub(crate) enum TreeItem {
 pub(crate) struct GroupNode {
     pub(crate) id: Id,
     pub(crate) name: String,
+    /// Agents in the group itself.
     pub(crate) agent_count: i64,
+    /// Agents in the group and every group below it: what the tree shows.
+    pub(crate) total_count: i64,
     pub(crate) open: bool,
     pub(crate) selected: bool,
     pub(crate) enabled: bool,
@@ -135,6 +138,7 @@ impl TreeView {
                 id,
                 name: group.name.clone(),
                 agent_count: group.agent_count,
+                total_count: access.tree.agents_below(id),
                 open: open.contains(&id) || !query.is_empty(),
                 selected: selection.group == Some(id) && selection.agent.is_none(),
                 enabled: group.is_enabled(),

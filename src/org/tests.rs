@@ -141,3 +141,24 @@ fn children_come_in_natural_order_whatever_order_the_groups_arrive_in() {
         .collect();
     assert_eq!(names, ["Apac", "emea", "Tier 1", "tier 2", "Tier 10"]);
 }
+
+#[test]
+fn a_groups_count_includes_every_group_below_it() {
+    let with = |id, parent, count| GroupRecord {
+        agent_count: count,
+        ..group(id, parent, "G")
+    };
+    let tree = OrgTree::new(vec![
+        with(1, None, 0),
+        with(2, Some(1), 300),
+        with(3, Some(2), 600),
+        with(4, None, 7),
+    ]);
+    assert_eq!(
+        tree.agents_below(1),
+        900,
+        "EMEA 0 with 900 agents below says 900"
+    );
+    assert_eq!(tree.agents_below(3), 600);
+    assert_eq!(tree.agents_below(4), 7);
+}

@@ -24,6 +24,15 @@ impl OrgTree {
         OrgTree { groups, children }
     }
 
+    /// Agents in `id` and every group below it.
+    pub(crate) fn agents_below(&self, id: Id) -> i64 {
+        self.subtree(id)
+            .iter()
+            .filter_map(|group| self.get(*group))
+            .map(|group| group.agent_count)
+            .sum()
+    }
+
     pub(crate) fn get(&self, id: Id) -> Option<&GroupRecord> {
         self.groups.get(&id)
     }
