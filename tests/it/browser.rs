@@ -922,3 +922,78 @@ async fn an_imported_agent_chooses_a_new_password_first() {
     })
     .await;
 }
+
+/// The pages this stop added, at the three sizes administrators use, with screenshots: the
+/// audit log, a delete's question, the group's export links, the own-password page. None
+/// may be wider than the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_pages_fit_at_three_sizes() {
+    bounded("the_new_pages_fit_at_three_sizes", async {
+        let Some(browser) = Browser::start("the_new_pages_fit_at_three_sizes").await else {
+            return;
+        };
+        let app = app().await;
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let tier = app
+            .create_group(Some(support), "Tier 1 with a rather long name for a group")
+            .await;
+        let agent = app
+            .create_agent(
+                tier,
+                "Ann Lee-Longname",
+                "ann.lee.longname@subdomain.example.com",
+                "password123",
+            )
+            .await;
+        let page = format!("/admin/agents/{agent}");
+        let tier_id = tier.to_string();
+        app.post_form(
+            &page,
+            &page,
+            &[
+                ("name", "Ann Lee-Longername"),
+                ("email", "ann.lee.longname@subdomain.example.com"),
+                ("group_id", &tier_id),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+        sign_in(&browser, &app).await;
+        for (width, height) in [(1400, 900), (1280, 720), (800, 900)] {
+            browser.resize(width, height).await;
+            for (name, path) in [
+                ("audit", "/admin/audit".to_owned()),
+                ("confirm-delete", format!("/admin/agents/{agent}/delete")),
+                ("group-export", format!("/admin/groups/{tier}")),
+                ("agent-history", page.clone()),
+                ("own-password", "/admin/password".to_owned()),
+            ] {
+                browser.goto(&app.url(&path)).await;
+                browser.shot(&format!("{name}-{width}x{height}")).await;
+                assert!(
+                    !browser.overflows().await,
+                    "{path} is wider than a {width} px window"
+                );
+            }
+        }
+        browser.goto(&app.url("/admin/audit")).await;
+        assert!(
+            browser
+                .text("#audit-events")
+                .await
+                .contains("changed agent")
+        );
+        browser
+            .goto(&app.url(&format!("/admin/agents/{agent}/delete")))
+            .await;
+        browser.click_and_wait("#confirm-delete").await;
+        assert_eq!(
+            browser.path().await,
+            format!("/admin/groups/{tier}?done=agent-deleted")
+        );
+        browser.close().await;
+        app.stop().await;
+    })
+    .await;
+}

@@ -251,6 +251,29 @@ impl Browser {
         );
     }
 
+    /// Resizes the window, as a person with a smaller screen has it.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+    }
+
+    /// Whether the page, or its workspace pane, is wider than the room it has (a horizontal
+    /// scroll bar). A table inside `.table-scroll` may scroll on its own.
+    pub async fn overflows(&self) -> bool {
+        let wider = self
+            .client
+            .execute(
+                "const wide = (e) => !!e && e.scrollWidth > e.clientWidth + 1; \
+                 return wide(document.documentElement) || wide(document.querySelector('.workspace'))",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        wider.as_bool().unwrap_or(true)
+    }
+
     /// Saves the viewport as `NN-step.png`.
     pub async fn shot(&self, step: &str) {
         let number = self.step.fetch_add(1, Ordering::Relaxed) + 1;
