@@ -20,7 +20,10 @@ use crate::{
 #[command(
     name = "roster",
     version,
-    about = "Roster: the Admin Center for remote-support teams"
+    about = "Roster: the Admin Center for remote-support teams",
+    after_help = "Settings come from the environment (ROSTER_*, DATABASE_URL) or as flags before \
+                  the command: roster --bind 0.0.0.0:8080 serve. --database-url and --data-dir \
+                  may also follow it."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -128,137 +131,75 @@ pub struct Settings {
     pub database_url: Option<String>,
     #[arg(long, env = "ROSTER_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
-    #[arg(
-        long,
-        env = "ROSTER_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// The address people reach Roster at, for the setup link (default: http://BIND).
-    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Mark cookies Secure; set it when Roster is served over HTTPS.
-    #[arg(long, env = "ROSTER_SECURE_COOKIES", global = true)]
+    #[arg(long, env = "ROSTER_SECURE_COOKIES")]
     pub secure_cookies: bool,
-    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = Limits::default().max_upload_bytes, global = true)]
+    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = Limits::default().max_upload_bytes)]
     pub max_upload_bytes: u64,
     #[arg(
         long,
         env = "ROSTER_MAX_ROWS",
-        default_value_t = Limits::default().max_rows,
-        global = true
+        default_value_t = Limits::default().max_rows
     )]
     pub max_rows: usize,
-    #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = Limits::default().max_unpacked_bytes, global = true)]
+    #[arg(long, env = "ROSTER_MAX_UNPACKED_BYTES", default_value_t = Limits::default().max_unpacked_bytes)]
     pub max_unpacked_bytes: u64,
     #[arg(
         long,
         env = "ROSTER_MAX_ARCHIVE_ENTRIES",
-        default_value_t = Limits::default().max_archive_entries,
-        global = true
+        default_value_t = Limits::default().max_archive_entries
     )]
     pub max_archive_entries: usize,
     /// Memory one uploaded sheet may take once read (cells, shared strings, styles), in bytes.
-    #[arg(long, env = "ROSTER_MAX_SHEET_BYTES", default_value_t = Limits::default().max_sheet_bytes, global = true)]
+    #[arg(long, env = "ROSTER_MAX_SHEET_BYTES", default_value_t = Limits::default().max_sheet_bytes)]
     pub max_sheet_bytes: u64,
-    #[arg(
-        long,
-        env = "ROSTER_PASSWORD_MIN_LENGTH",
-        default_value_t = 8,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
     /// Character classes every password needs, comma-separated: lower,upper,digit,symbol.
-    #[arg(
-        long,
-        env = "ROSTER_PASSWORD_REQUIRE",
-        default_value = "",
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_PASSWORD_REQUIRE", default_value = "")]
     pub password_require: String,
     /// An API token lasts until it is revoked, its administrator's password changes, or it
     /// goes unused this many days.
-    #[arg(
-        long,
-        env = "ROSTER_API_TOKEN_IDLE_DAYS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_API_TOKEN_IDLE_DAYS", default_value_t = 30)]
     pub api_token_idle_days: u64,
-    #[arg(
-        long,
-        env = "ROSTER_RESULT_RETENTION_DAYS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_RESULT_RETENTION_DAYS", default_value_t = 30)]
     pub result_retention_days: u32,
-    #[arg(
-        long,
-        env = "ROSTER_SESSION_IDLE_MINUTES",
-        default_value_t = 60,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_SESSION_IDLE_MINUTES", default_value_t = 60)]
     pub session_idle_minutes: u64,
-    #[arg(
-        long,
-        env = "ROSTER_SESSION_MAX_HOURS",
-        default_value_t = 12,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: u64,
     /// How long a job stays claimed without a heartbeat before another process takes it over.
     /// A process renews its lease every third of it while it works, so this is also how long
     /// an import waits after its process crashed. Shorter resumes sooner; too short, and a
     /// process stalled that long (a slow database) loses the job to another, which costs
     /// only the batch in flight.
-    #[arg(
-        long,
-        env = "ROSTER_JOB_LEASE_SECONDS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_JOB_LEASE_SECONDS", default_value_t = 10)]
     pub job_lease_seconds: u64,
     /// Threads a process hashes imported passwords on (hashing is nearly all of an import's
     /// work). Default: one per core; fewer keeps cores free for the pages.
-    #[arg(long, env = "ROSTER_HASH_THREADS", global = true)]
+    #[arg(long, env = "ROSTER_HASH_THREADS")]
     pub hash_threads: Option<usize>,
     /// On SIGTERM or Ctrl-C, how long to wait for requests and the batch in progress to finish
     /// before exiting anyway.
-    #[arg(
-        long,
-        env = "ROSTER_SHUTDOWN_SECONDS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_SHUTDOWN_SECONDS", default_value_t = 10)]
     pub shutdown_seconds: u64,
     /// How long a client may take to send a request's head (request line and headers), from
     /// its first byte; then 408.
-    #[arg(
-        long,
-        env = "ROSTER_HEADER_TIMEOUT_SECONDS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
     pub header_timeout_seconds: u64,
     /// How long a client may take to send a request's body, from its head (long enough for
     /// the largest upload on a slow line); then 408.
-    #[arg(
-        long,
-        env = "ROSTER_BODY_TIMEOUT_SECONDS",
-        default_value_t = 120,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_BODY_TIMEOUT_SECONDS", default_value_t = 120)]
     pub body_timeout_seconds: u64,
     /// Reverse proxies (comma-separated addresses) whose `X-Forwarded-For` names the client:
     /// the sign-in throttle then counts each client behind them on its own. Requests from any
     /// other address are counted by the address they come from, whatever they claim.
-    #[arg(
-        long,
-        env = "ROSTER_TRUSTED_PROXIES",
-        value_delimiter = ',',
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 }
 

@@ -150,6 +150,20 @@ fn the_command_line_creates_imports_and_exports() {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
 
     assert!(roster(&url, &["migrate"], "").status.success());
+    let help = text(&roster(&url, &["import", "--help"], "").stdout);
+    assert!(
+        help.contains("--dry-run") && help.contains("--database-url"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("--max-rows"),
+        "a subcommand's help has its own flags: {help}"
+    );
+    let top = text(&roster(&url, &["--help"], "").stdout);
+    assert!(
+        top.contains("--max-rows") && top.contains("as flags before the command"),
+        "{top}"
+    );
     let made = roster(&url, &["group", "create", "Support/Tier 1"], "");
     assert!(made.status.success(), "{}", text(&made.stderr));
     let admin = roster(
