@@ -135,6 +135,8 @@ pub(crate) struct AuditPage {
     events: Vec<EventLine>,
     groups: Vec<Choice>,
     kinds: Vec<Choice>,
+    /// Masters filter by administrator; others see only their groups' events anyway.
+    actors: Vec<Choice>,
     actor: String,
     page: i64,
     /// Links to the neighbouring pages, filters kept.
@@ -187,8 +189,23 @@ pub(crate) async fn page(
             chosen: query.kind == kind.as_str(),
         })
         .collect();
+    let actors = match access.is_master() {
+        true => state
+            .storage
+            .list_admins()
+            .await?
+            .into_iter()
+            .map(|admin| Choice {
+                chosen: query.actor == admin.id.to_string(),
+                value: admin.id.to_string(),
+                label: format!("{} <{}>", admin.name, admin.email),
+            })
+            .collect(),
+        false => Vec::new(),
+    };
     let tree = TreeView::build(&state, &user, &access, Selection::default(), "", 0).await?;
     Ok(AuditPage {
+        actors,
         chrome: Chrome::new(&user),
         tree,
         events: events.iter().map(EventLine::from).collect(),

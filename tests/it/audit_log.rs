@@ -94,6 +94,13 @@ on_both_backends! {
         assert!(in_beta.iter().all(|line| line.contains("Beta") || line.contains("Bob Ray")), "{in_beta:#?}");
         assert_eq!(in_beta.len(), 2, "{in_beta:#?}");
 
+        // By who: the master's own changes, not the alpha administrator's import.
+        let alpha_id = app.storage.list_admins().await.unwrap().into_iter().find(|a| a.email == "alpha-admin@example.com").unwrap().id;
+        let by_alpha = rows(&text(&app, &master, &format!("/admin/audit?actor={alpha_id}")).await);
+        assert_eq!(by_alpha.len(), 1, "{by_alpha:#?}");
+        assert!(by_alpha[0].contains("started import"), "{by_alpha:#?}");
+        assert!(text(&app, &master, "/admin/audit").await.contains("id=\"audit-actor\""), "masters choose who");
+
         // The API says the same, in JSON.
         let api: Value = app.get_with(&master, "/api/v1/audit?kind=agent").await.json().await.unwrap();
         let actions: Vec<&str> = api.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
