@@ -32,6 +32,8 @@ pub(crate) struct ImportPage {
     pub(crate) tree: TreeView,
     pub(crate) group_id: Id,
     pub(crate) group_name: String,
+    /// Where the group sits: two groups may share a name.
+    pub(crate) group_path: String,
     pub(crate) error: Option<String>,
     pub(crate) max_rows: usize,
     pub(crate) max_megabytes: u64,
@@ -94,6 +96,7 @@ async fn import_page(
         tree,
         group_id,
         group_name,
+        group_path: access.visible_path(group_id),
         error,
         max_rows: state.config.limits.max_rows,
         max_megabytes: state.config.limits.max_upload_bytes.div_ceil(1 << 20),

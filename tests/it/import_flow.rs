@@ -20,6 +20,7 @@ on_both_backends! {
         assert!(properties.contains(&format!("href=\"/admin/groups/{group}/import\" id=\"import-users\">Import Users")));
         let page = app.get(&format!("/admin/groups/{group}/import")).await.text().await.unwrap();
         assert!(page.contains("Import users to Support"));
+        assert!(page.contains("id=\"import-group-path\""), "the page says where the group sits");
 
         // The template: Name | Email | Password, formatted as text.
         let template = app.get("/admin/import-template.xlsx").await;
