@@ -447,6 +447,7 @@ struct Before {
     nickname: String,
     description: String,
     password_hash: String,
+    must_change_password: i64,
     revision: i64,
 }
 
@@ -463,7 +464,8 @@ async fn update_agent(
         return Ok(None);
     };
     let before: Option<Before> = sqlx::query_as(
-        "SELECT group_id, name, nickname, description, password_hash, revision FROM agents WHERE id = $1",
+        "SELECT group_id, name, nickname, description, password_hash, must_change_password, revision \
+         FROM agents WHERE id = $1",
     )
     .bind(agent_id)
     .fetch_optional(&mut **tx)
@@ -514,8 +516,9 @@ async fn record_write(
     sqlx::query(
         "UPDATE import_rows SET outcome = $1, message = '', agent_id = $2, agent_revision = $3, \
                 before_group_id = $4, before_name = $5, before_nickname = $6, \
-                before_description = $7, before_password_hash = $8 \
-         WHERE job_id = $9 AND row_no = $10",
+                before_description = $7, before_password_hash = $8, \
+                before_must_change_password = $9 \
+         WHERE job_id = $10 AND row_no = $11",
     )
     .bind(kind.as_str())
     .bind(agent_id)
@@ -525,6 +528,7 @@ async fn record_write(
     .bind(before.map(|b| b.nickname.as_str()))
     .bind(before.map(|b| b.description.as_str()))
     .bind(before.map(|b| b.password_hash.as_str()))
+    .bind(before.map(|b| b.must_change_password))
     .bind(job_id)
     .bind(row_no)
     .execute(&mut **tx)

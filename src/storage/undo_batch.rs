@@ -30,6 +30,7 @@ struct UndoRow {
     before_nickname: Option<String>,
     before_description: Option<String>,
     before_password_hash: Option<String>,
+    before_must_change_password: Option<i64>,
 }
 
 /// An updated agent's values before the import, complete (a row missing any is not undoable).
@@ -39,6 +40,8 @@ struct Earlier<'a> {
     nickname: &'a str,
     description: &'a str,
     password_hash: &'a str,
+    /// None for rows written before the flag was kept: the flag stays as it is.
+    must_change_password: Option<i64>,
 }
 
 impl UndoRow {
@@ -49,6 +52,7 @@ impl UndoRow {
             nickname: self.before_nickname.as_deref()?,
             description: self.before_description.as_deref()?,
             password_hash: self.before_password_hash.as_deref()?,
+            must_change_password: self.before_must_change_password,
         })
     }
 }
@@ -85,7 +89,7 @@ impl Storage {
         let sql = format!(
             "SELECT row_no, CASE WHEN outcome = 'updated' THEN 1 ELSE 0 END AS updated, agent_id, \
                     agent_revision, before_group_id, before_name, before_nickname, \
-                    before_description, before_password_hash \
+                    before_description, before_password_hash, before_must_change_password \
              FROM import_rows WHERE {UNDOABLE} ORDER BY row_no LIMIT $2"
         );
         let rows: Vec<UndoRow> = sqlx::query_as(&sql)
@@ -243,7 +247,8 @@ async fn restore_updated(
     };
     let restored = sqlx::query(
         "UPDATE agents SET group_id = $1, name = $2, nickname = $3, description = $4, \
-                password_hash = $5, revision = revision + 1, updated_at = $6 \
+                password_hash = $5, revision = revision + 1, updated_at = $6, \
+                must_change_password = COALESCE($9, must_change_password) \
          WHERE id = $7 AND revision = $8",
     )
     .bind(earlier.group_id)
@@ -254,6 +259,7 @@ async fn restore_updated(
     .bind(at)
     .bind(agent_id)
     .bind(revision)
+    .bind(earlier.must_change_password)
     .execute(&mut **tx)
     .await?;
     if restored.rows_affected() == 0 {

@@ -5,7 +5,7 @@
 use reqwest::{Client, StatusCode};
 
 use crate::common::sheets::{t, xlsx};
-use crate::common::{TestApp, browser, location};
+use crate::common::{TestApp, browser, location, roster_cli};
 use roster::{domain::Email, jobs::Step};
 
 /// A browser signed in as the agent (the answer's Location says where it was sent).
@@ -34,6 +34,10 @@ async fn change(
         &[("current", current), ("new", new), ("again", again)],
     )
     .await
+}
+
+async fn signs_in_with(app: &TestApp, email: &str, password: &str) -> bool {
+    agent_signs_in(app, email, password).await.1 == "/agent"
 }
 
 async fn must_change(app: &TestApp, email: &str) -> bool {
@@ -164,6 +168,13 @@ on_both_backends! {
         assert!(!must_change(&app, "keep@example.com").await, "a kept password stays the agent's own");
         let (_, to) = agent_signs_in(&app, "new@example.com", "given password 1").await;
         assert_eq!(to, "/agent");
+
+        // Undone, the updated agent gets back the flag it had with its password.
+        let job_text = job.to_string();
+        let undo = tokio::task::block_in_place(|| roster_cli(&app, &["imports", "undo", &job_text]));
+        assert!(undo.status.success(), "{}", String::from_utf8_lossy(&undo.stderr));
+        assert!(!must_change(&app, "old@example.com").await, "the flag as it was before the import");
+        assert!(signs_in_with(&app, "old@example.com", "own password 1").await);
         app.stop().await;
     }
 }
