@@ -57,6 +57,12 @@ function setUpTree() {
         details.open = false;
       }
     }
+    // Agents of groups never opened are not in the page: say so, and how to find them.
+    const message = document.getElementById("tree-no-matches");
+    if (message) {
+      const shown = groups.some((group) => !group.classList.contains("hidden"));
+      message.classList.toggle("hidden", !needle || shown);
+    }
   });
 }
 

@@ -75,6 +75,9 @@ pub(crate) struct AdminLeaf {
     pub(crate) selected: bool,
 }
 
+/// Agents a search lists at most; the tree says how many more match.
+const MATCHES_SHOWN: i64 = 50;
+
 pub(crate) struct TreeView {
     pub(crate) items: Vec<TreeItem>,
     pub(crate) masters: Vec<AdminLeaf>,
@@ -82,6 +85,8 @@ pub(crate) struct TreeView {
     pub(crate) show_admins: bool,
     pub(crate) query: String,
     pub(crate) matching_agents: Vec<AgentLeaf>,
+    /// Agents that match beyond those listed.
+    pub(crate) more_matches: i64,
 }
 
 impl TreeView {
@@ -172,17 +177,19 @@ impl TreeView {
             );
         }
 
-        let matching_agents = if query.is_empty() {
-            Vec::new()
+        let (matching_agents, more_matches) = if query.is_empty() {
+            (Vec::new(), 0)
         } else {
-            let agents = state
+            let (agents, total) = state
                 .storage
-                .search_agents(&access.visible_ids(), &query, 50)
+                .search_agents(&access.visible_ids(), &query, MATCHES_SHOWN)
                 .await?;
-            agents
+            let leaves: Vec<AgentLeaf> = agents
                 .iter()
                 .map(|agent| AgentLeaf::new(agent, selection))
-                .collect()
+                .collect();
+            let more = total - leaves.len() as i64;
+            (leaves, more.max(0))
         };
         let show_admins = user.admin.is_master();
         let (masters, admins) = if show_admins {
@@ -206,6 +213,7 @@ impl TreeView {
             show_admins,
             query,
             matching_agents,
+            more_matches,
         })
     }
 }

@@ -128,29 +128,35 @@ impl Storage {
     }
 
     /// Agents whose name or email contains `needle` (already lower-cased) literally, within the
-    /// groups given: `ann_lee` finds `ann_lee` only, `50%` finds `50%`.
+    /// groups given: `ann_lee` finds `ann_lee` only, `50%` finds `50%`. At most `limit` of
+    /// them, by name, and how many match in all.
     pub async fn search_agents(
         &self,
         group_ids: &[Id],
         needle: &str,
         limit: i64,
-    ) -> Result<Vec<AgentRecord>> {
+    ) -> Result<(Vec<AgentRecord>, i64)> {
         if group_ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
-        let sql = format!(
-            "SELECT {AGENT_COLUMNS} FROM agents \
-             WHERE (lower(name) LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\') \
-               AND group_id IN ({}) \
-             ORDER BY name, id LIMIT $2",
+        let matching = format!(
+            "FROM agents WHERE (lower(name) LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\') \
+               AND group_id IN ({})",
             placeholders(3, group_ids.len())
         );
         let pattern = format!("%{}%", escape_like(needle));
-        let mut query = sqlx::query_as(&sql).bind(pattern).bind(limit);
+        let sql = format!("SELECT {AGENT_COLUMNS} {matching} ORDER BY name, id LIMIT $2");
+        let mut query = sqlx::query_as(&sql).bind(&pattern).bind(limit);
+        // The count takes the same parameters: $2 is there, unused, to keep the numbering.
+        let count_sql = format!("SELECT COUNT(*) {matching} AND $2 = $2");
+        let mut count = sqlx::query_scalar(&count_sql).bind(&pattern).bind(limit);
         for id in group_ids {
             query = query.bind(*id);
+            count = count.bind(*id);
         }
-        Ok(query.fetch_all(&self.pool).await?)
+        let agents = query.fetch_all(&self.pool).await?;
+        let total: i64 = count.fetch_one(&self.pool).await?;
+        Ok((agents, total))
     }
 
     pub async fn update_agent(&self, id: Id, update: AgentUpdate<'_>) -> Result<()> {

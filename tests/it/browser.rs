@@ -411,7 +411,29 @@ async fn the_tree_filters_and_expands() {
         let lazy = format!("details[data-group=\"{escalations}\"] > ul > li.lazy");
         assert!(browser.shown(&lazy).await, "its agents wait for a click");
         assert!(!browser.exists(".tree li.agent").await, "nothing fetched");
+        assert!(
+            !browser.shown("#tree-no-matches").await,
+            "matches: no message"
+        );
         browser.shot("tree-filtered").await;
+
+        // Nothing in the page matches: the tree says so, and how to search every agent.
+        filter.send_keys("qqq").await.expect("type more");
+        browser
+            .until("the no-match message", async || {
+                browser.shown("#tree-no-matches").await
+            })
+            .await;
+        browser.shot("tree-no-matches").await;
+        filter
+            .send_keys("\u{e003}\u{e003}\u{e003}")
+            .await
+            .expect("erase what matched nothing");
+        browser
+            .until("the message to go", async || {
+                !browser.shown("#tree-no-matches").await
+            })
+            .await;
 
         // Emptied, the filter brings every group back and closes what it opened.
         filter

@@ -20,10 +20,9 @@ on_both_backends! {
         let found = |needle: &'static str| {
             let storage = app.storage.clone();
             async move {
-                let mut emails: Vec<String> = storage
-                    .search_agents(&[group], needle, 50)
-                    .await
-                    .unwrap()
+                let (agents, total) = storage.search_agents(&[group], needle, 50).await.unwrap();
+                assert_eq!(total as usize, agents.len(), "all of them listed");
+                let mut emails: Vec<String> = agents
                     .into_iter()
                     .map(|agent| agent.email)
                     .collect();
@@ -41,6 +40,25 @@ on_both_backends! {
         let page = app.get("/admin?q=ann_lee").await.text().await.unwrap();
         assert!(page.contains("title=\"ann_lee@example.com\""), "{page}");
         assert!(!page.contains("annxlee@example.com"), "{page}");
+        assert!(!page.contains("nothing-matches"), "no 'Nothing matches' under the matches: {page}");
+        let none = app.get("/admin?q=zzz-nobody").await.text().await.unwrap();
+        assert!(none.contains("Nothing matches “zzz-nobody”"), "{none}");
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
+    async fn a_search_says_how_many_more_match_than_it_lists(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let group = app.create_group(None, "Support").await;
+        for i in 0..53 {
+            app.create_agent(group, &format!("Müller {i}"), &format!("mueller{i}@example.com"), "agent password 1").await;
+        }
+        let (listed, total) = app.storage.search_agents(&[group], "müller", 50).await.unwrap();
+        assert_eq!((listed.len(), total), (50, 53));
+        let page = app.get("/admin?q=M%C3%BCller").await.text().await.unwrap();
+        assert!(page.contains("and 3 more agents: type more of the name or email"), "{page}");
         app.stop().await;
     }
 }
