@@ -65,7 +65,13 @@ fn zip_kind(bytes: &[u8], max_entries: usize) -> Result<FileKind, FileError> {
     if has("content.xml") && has("meta-inf/manifest.xml") {
         return Err(FileError::OpenDocument);
     }
-    Err(FileError::NotASpreadsheet)
+    if has("word/document.xml") {
+        return Err(FileError::OtherDocument("a Word document"));
+    }
+    if has("ppt/presentation.xml") {
+        return Err(FileError::OtherDocument("a PowerPoint presentation"));
+    }
+    Err(FileError::OtherDocument("a ZIP archive"))
 }
 
 /// An OLE compound file: what Excel 97-2003 writes, and also the envelope Excel puts around
@@ -80,6 +86,10 @@ fn compound_file_kind(bytes: &[u8]) -> FileError {
         FileError::PasswordProtected
     } else if holds("Workbook") || holds("Book") {
         FileError::LegacyXls
+    } else if holds("WordDocument") {
+        FileError::OtherDocument("a Word 97-2003 document")
+    } else if holds("PowerPoint Document") {
+        FileError::OtherDocument("a PowerPoint 97-2003 presentation")
     } else {
         FileError::NotASpreadsheet
     }
@@ -90,7 +100,10 @@ fn text_kind(bytes: &[u8]) -> Result<FileKind, FileError> {
         // Excel's "Unicode Text" export: UTF-16, tab separated.
         return Err(FileError::NotUtf8Csv);
     }
-    if bytes.starts_with(b"%PDF-") || bytes.iter().any(|&b| is_binary(b)) {
+    if let Some(kind) = known_binary(bytes) {
+        return Err(FileError::OtherDocument(kind));
+    }
+    if bytes.iter().any(|&b| is_binary(b)) {
         return Err(FileError::NotASpreadsheet);
     }
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -98,6 +111,25 @@ fn text_kind(bytes: &[u8]) -> Result<FileKind, FileError> {
         Ok(_) => Ok(FileKind::Csv),
         Err(_) => Err(FileError::NotUtf8Csv),
     }
+}
+
+/// Files people upload by mistake, by their first bytes.
+fn known_binary(bytes: &[u8]) -> Option<&'static str> {
+    let kinds: [(&[u8], &str); 6] = [
+        (b"%PDF-", "a PDF document"),
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"GIF8", "a GIF image"),
+        (b"{\\rtf", "an RTF document"),
+        (b"\x1f\x8b", "a gzip archive"),
+    ];
+    if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Some("a WebP image");
+    }
+    kinds
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 /// Control characters no text file holds (tab, line feed, form feed and carriage return
@@ -130,7 +162,17 @@ mod tests {
         let xlsb = zip_of(&[("xl/workbook.bin", vec![0, 1, 2])]);
         assert_eq!(detect(&xlsb), Err(FileError::Xlsb));
         let docx = zip_of(&[("word/document.xml", b"<w:document/>".to_vec())]);
-        assert_eq!(detect(&docx), Err(FileError::NotASpreadsheet));
+        assert_eq!(
+            detect(&docx),
+            Err(FileError::OtherDocument("a Word document"))
+        );
+        let pptx = zip_of(&[("ppt/presentation.xml", b"<p/>".to_vec())]);
+        assert_eq!(
+            detect(&pptx),
+            Err(FileError::OtherDocument("a PowerPoint presentation"))
+        );
+        let zip = zip_of(&[("notes.txt", b"hello".to_vec())]);
+        assert_eq!(detect(&zip), Err(FileError::OtherDocument("a ZIP archive")));
     }
 
     #[test]
@@ -149,6 +191,10 @@ mod tests {
         );
         assert_eq!(
             detect(&with("WordDocument")),
+            Err(FileError::OtherDocument("a Word 97-2003 document"))
+        );
+        assert_eq!(
+            detect(&with("Nothing known")),
             Err(FileError::NotASpreadsheet)
         );
     }
@@ -171,7 +217,18 @@ mod tests {
             detect(b"Name,Email\n\x00\x01\x02\xFF"),
             Err(FileError::NotASpreadsheet)
         );
-        assert_eq!(detect(b"%PDF-1.7\n"), Err(FileError::NotASpreadsheet));
+        assert_eq!(
+            detect(b"%PDF-1.7\n"),
+            Err(FileError::OtherDocument("a PDF document"))
+        );
+        assert_eq!(
+            detect(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Err(FileError::OtherDocument("a PNG image"))
+        );
+        assert_eq!(
+            detect(b"\xFF\xD8\xFF\xE0\0\x10JFIF"),
+            Err(FileError::OtherDocument("a JPEG image"))
+        );
         let mut state = 0x2545_F491_u32;
         let random: Vec<u8> = (0..4096)
             .map(|_| {

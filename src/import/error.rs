@@ -40,6 +40,12 @@ pub enum FileError {
          for example the template offered on this page."
     )]
     NotASpreadsheet,
+    /// A document of another kind, named: a renamed Word file, a PDF, a picture.
+    #[error(
+        "This is {0}, not a spreadsheet. Upload an Excel workbook (.xlsx) or a CSV file, for \
+         example the template offered on this page."
+    )]
+    OtherDocument(&'static str),
     #[error(
         "The file looks like text but is not encoded in UTF-8. Save it again as \"CSV UTF-8 \
          (Comma delimited)\" (Excel: File > Save As), or as an Excel workbook (.xlsx), and upload \
@@ -238,6 +244,7 @@ mod tests {
             FileError::OpenDocument,
             FileError::Xlsb,
             FileError::NotASpreadsheet,
+            FileError::OtherDocument("a PDF document"),
             FileError::NotUtf8Csv,
             FileError::Corrupt("truncated".into()),
             FileError::ForbiddenXml,

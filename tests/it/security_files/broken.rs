@@ -49,7 +49,7 @@ pub(super) fn add_to(files: &mut Files) {
         "a PNG named .xlsx",
         "photo.xlsx",
         png,
-        Refused(UNPROCESSABLE, &["The file is not a spreadsheet"]),
+        Refused(UNPROCESSABLE, &["This is a PNG image, not a spreadsheet"]),
     );
     let mut random = xorshift(42);
     files.add(
