@@ -239,6 +239,24 @@ fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> O
 
 const EMAIL_TAKEN: &str = "An agent with this email already exists";
 
+/// A taken email is said beside its field with the form's other errors, not only once they
+/// are fixed. (The insert still refuses a duplicate that appears meanwhile.)
+async fn email_free(
+    state: &AppState,
+    form: &AgentForm,
+    agent: Option<Id>,
+    errors: &mut FieldErrors,
+) -> AppResult<()> {
+    let Ok(email) = Email::parse(&form.email) else {
+        return Ok(());
+    };
+    let holder = state.storage.agent_by_email(&email).await?;
+    if holder.is_some_and(|holder| Some(holder.id) != agent) {
+        errors.add("email", EMAIL_TAKEN);
+    }
+    Ok(())
+}
+
 /// An agent as the audit log names them.
 fn subject_of(name: &AgentName, email: &Email) -> String {
     format!("{name} <{email}>")
@@ -257,13 +275,14 @@ pub(crate) async fn create(
     }
     let mut errors = FieldErrors::default();
     let parsed = parse_agent(&form, &access, &mut errors);
+    email_free(&state, &form, None, &mut errors).await?;
     let password_ok = errors
         .check(
             "password",
             state.config.password_policy.check(&form.password),
         )
         .is_some();
-    if let (Some(agent), true) = (parsed, password_ok) {
+    if let (Some(agent), true) = (parsed, password_ok && errors.is_empty()) {
         let password = form.password.clone();
         let hash = new_password_hash(password).await;
         let new = NewAgent {
@@ -341,7 +360,9 @@ pub(crate) async fn update(
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
     let mut errors = FieldErrors::default();
-    if let Some(parsed) = parse_agent(&form, &access, &mut errors) {
+    let parsed = parse_agent(&form, &access, &mut errors);
+    email_free(&state, &form, Some(id), &mut errors).await?;
+    if let Some(parsed) = parsed.filter(|_| errors.is_empty()) {
         let update = AgentUpdate {
             group_id: parsed.group_id,
             name: &parsed.name,

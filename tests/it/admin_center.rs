@@ -486,6 +486,25 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_taken_email_is_said_with_the_forms_other_errors(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let group = app.create_group(None, "Support").await;
+        app.create_agent(group, "Ann Lee", "ann@example.com", "password123").await;
+        let new_form = format!("/admin/groups/{group}/agents/new");
+        let answer = app.post_form(&new_form, &format!("/admin/groups/{group}/agents"), &[
+            ("name", ""), ("email", "ANN@example.com"), ("password", "short"), ("group_id", &group.to_string()),
+        ]).await;
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = answer.text().await.unwrap();
+        for error in ["Name is required", "An agent with this email already exists", "at least 8"] {
+            assert!(page.contains(error), "{error} in {page}");
+        }
+        app.stop().await;
+    }
+}
+
+on_both_backends! {
     async fn every_delete_asks_first_and_says_what_follows(backend) {
         let Some(app) = TestApp::spawn(backend).await else { return };
         app.setup_master().await;
