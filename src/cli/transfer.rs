@@ -161,10 +161,28 @@ async fn wait_for(storage: &Storage, job_id: Id, bar: &ProgressBar) -> anyhow::R
     }
 }
 
+/// Records what the command line did to an import, in the import's group.
+async fn record_on_job(storage: &Storage, job_id: Id, action: AuditAction) -> anyhow::Result<()> {
+    let Some(job) = storage.import_job(job_id).await? else {
+        return Ok(());
+    };
+    let subject = format!("#{job_id} {}", job.file_name);
+    let event = NewAuditEvent {
+        group_id: Some(job.group_id),
+        import_job_id: Some(job_id),
+        ..NewAuditEvent::new(action, &subject)
+    };
+    storage
+        .record_audit(&AuditActor::command_line(), event)
+        .await?;
+    Ok(())
+}
+
 /// `roster imports cancel ID`: exit 0 when the import will stop, 1 when it had already ended.
 pub async fn cancel(storage: &Storage, job_id: Id) -> anyhow::Result<ExitCode> {
     match storage.request_cancel(job_id).await? {
         CancelRequest::Requested => {
+            record_on_job(storage, job_id, AuditAction::ImportCancelled).await?;
             println!(
                 "Import {job_id} stops after the batch in progress; its result lists the rows not imported."
             );
@@ -195,6 +213,7 @@ pub async fn undo(storage: &Storage, config: &Config, job_id: Id) -> anyhow::Res
         eprintln!("roster: import {job_id} {why}");
         return Ok(ExitCode::FAILURE);
     }
+    record_on_job(storage, job_id, AuditAction::ImportUndone).await?;
     let bar = progress_bar(0);
     let worker = Worker::new(storage.clone(), config.clone());
     let update = |done: u64, total: u64| {

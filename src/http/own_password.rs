@@ -13,12 +13,15 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    AppState,
+    AppState, audit,
     auth::{AdminUser, AgentAccount, ClientAddress},
     error::{AGENT_PASSWORD_PAGE, AppResult},
     forms::FieldErrors,
 };
-use crate::accounts::{OwnPasswordChange, check_own_change};
+use crate::{
+    accounts::{OwnPasswordChange, check_own_change},
+    storage::{AuditAction, AuditActor, NewAuditEvent},
+};
 
 /// Where an administrator changes their own password.
 pub(crate) const ADMIN_PASSWORD_PAGE: &str = "/admin/password";
@@ -164,6 +167,20 @@ pub(crate) async fn agent_submit(
         .storage
         .set_agent_password(account.agent.id, &hash, false, keep)
         .await?;
+    let agent = &account.agent;
+    let subject = format!("{} <{}>", agent.name, agent.email);
+    let actor = AuditActor {
+        admin_id: None,
+        name: format!("Agent {subject}"),
+        address: address.map(|a| a.to_string()).unwrap_or_default(),
+    };
+    let event = NewAuditEvent {
+        group_id: Some(agent.group_id),
+        agent_id: Some(agent.id),
+        detail: "their own",
+        ..NewAuditEvent::new(AuditAction::AgentPasswordSet, &subject)
+    };
+    state.storage.record_audit(&actor, event).await?;
     tracing::info!("agent changed their password");
     Ok(Redirect::to("/agent?done=password").into_response())
 }
@@ -189,6 +206,12 @@ pub(crate) async fn admin_submit(
         .storage
         .set_admin_password(user.admin.id, &hash, keep)
         .await?;
+    let subject = format!("{} <{}>", user.admin.name, user.admin.email);
+    let event = NewAuditEvent {
+        detail: "their own",
+        ..NewAuditEvent::new(AuditAction::AdminPasswordSet, &subject)
+    };
+    audit::record(&state, &user, event).await?;
     tracing::info!("administrator changed their password");
     Ok(Redirect::to("/admin?done=password").into_response())
 }

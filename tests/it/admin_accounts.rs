@@ -63,6 +63,9 @@ on_both_backends! {
         assert!(page.contains("Your password is changed."), "this session goes on");
         assert_eq!(location(&app.get_with(&other_device, "/admin").await), "/login", "the other session ended");
         assert_eq!(app.login_with(&browser(), "kim@example.com", "kim's new password").await.status(), StatusCode::SEE_OTHER);
+        let log = app.get("/admin/audit?kind=admin").await.text().await.unwrap();
+        assert!(log.contains("set the password of administrator") && log.contains("their own"), "{log}");
+        assert!(!log.contains("s new password"), "never the password");
         // The master's own account is untouched.
         assert_eq!(app.login_with(&browser(), MASTER_EMAIL, MASTER_PASSWORD).await.status(), StatusCode::SEE_OTHER);
         app.stop().await;

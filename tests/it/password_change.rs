@@ -88,6 +88,9 @@ on_both_backends! {
         assert_eq!(home.status(), StatusCode::OK, "this session goes on");
         assert!(home.text().await.unwrap().contains("Your password is changed."));
         assert!(!must_change(&app, "ann@example.com").await);
+        let log = app.get("/admin/audit?kind=agent").await.text().await.unwrap();
+        assert!(log.contains("Agent Ann Lee &#60;ann@example.com&#62;"), "the agent's own change is in the log: {log}");
+        assert!(!log.contains("chosen password 2"), "never the password");
         assert_eq!(agent_signs_in(&app, "ann@example.com", "given password 1").await.1, "401 Unauthorized");
         assert_eq!(agent_signs_in(&app, "ann@example.com", "chosen password 2").await.1, "/agent");
         app.stop().await;
@@ -174,6 +177,8 @@ on_both_backends! {
         let undo = tokio::task::block_in_place(|| roster_cli(&app, &["imports", "undo", &job_text]));
         assert!(undo.status.success(), "{}", String::from_utf8_lossy(&undo.stderr));
         assert!(!must_change(&app, "old@example.com").await, "the flag as it was before the import");
+        let log = app.get("/admin/audit?kind=import").await.text().await.unwrap();
+        assert!(log.contains("the command line") && log.contains("undid import"), "{log}");
         assert!(signs_in_with(&app, "old@example.com", "own password 1").await);
         app.stop().await;
     }
