@@ -94,6 +94,9 @@ pub(crate) async fn sign_in(
         return Err(refusal);
     }
     let token = start_session(storage, attempt.kind, id, attempt.previous).await?;
+    if attempt.kind == SessionKind::Agent {
+        storage.note_agent_sign_in(id).await?;
+    }
     tracing::info!(principal_id = id, "signed in");
     Ok(token)
 }

@@ -33,7 +33,7 @@ async fn lines(
     user: &AdminUser,
     id: Id,
     query: &ExportQuery,
-) -> AppResult<(Vec<[String; 8]>, String)> {
+) -> AppResult<(Vec<[String; 9]>, String)> {
     let access: Access = user.access(state).await?;
     let group = access.tree.get(id).filter(|_| access.can_see(id));
     let group = group.ok_or(AppError::NotFound)?;

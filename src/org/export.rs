@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use super::OrgTree;
 use crate::{domain::Id, storage::ExportRow};
 
-pub(crate) const HEADER: [&str; 8] = [
+pub(crate) const HEADER: [&str; 9] = [
     "Name",
     "Email",
     "Password",
@@ -16,11 +16,12 @@ pub(crate) const HEADER: [&str; 8] = [
     "Group",
     "Status",
     "Created",
+    "Last sign-in",
 ];
 
 /// One agent's cells, in [`HEADER`]'s order. The Group cell is the path below the exported
 /// group (empty for the group itself), which is what the import's Group column means.
-pub(crate) fn lines(tree: &OrgTree, root: Id, agents: &[ExportRow]) -> Vec<[String; 8]> {
+pub(crate) fn lines(tree: &OrgTree, root: Id, agents: &[ExportRow]) -> Vec<[String; 9]> {
     let root_path = tree.path(root);
     agents
         .iter()
@@ -31,9 +32,11 @@ pub(crate) fn lines(tree: &OrgTree, root: Id, agents: &[ExportRow]) -> Vec<[Stri
                 .map(|rest| rest.trim_start_matches('/'))
                 .unwrap_or(&path)
                 .to_owned();
-            let created = chrono::DateTime::from_timestamp(agent.created_at, 0)
-                .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
+            let when = |at: i64| {
+                chrono::DateTime::from_timestamp(at, 0)
+                    .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default()
+            };
             let status = if agent.enabled != 0 {
                 "enabled"
             } else {
@@ -47,14 +50,15 @@ pub(crate) fn lines(tree: &OrgTree, root: Id, agents: &[ExportRow]) -> Vec<[Stri
                 agent.description.clone(),
                 below,
                 status.to_owned(),
-                created,
+                when(agent.created_at),
+                agent.last_sign_in_at.map(when).unwrap_or_default(),
             ]
         })
         .collect()
 }
 
 /// CSV: a spreadsheet opening it must not run a cell as a formula.
-pub(crate) fn write_csv(lines: &[[String; 8]], to: impl std::io::Write) -> csv::Result<()> {
+pub(crate) fn write_csv(lines: &[[String; 9]], to: impl std::io::Write) -> csv::Result<()> {
     let mut out = csv::Writer::from_writer(to);
     out.write_record(HEADER)?;
     for line in lines {
@@ -65,7 +69,7 @@ pub(crate) fn write_csv(lines: &[[String; 8]], to: impl std::io::Write) -> csv::
 }
 
 /// The .xlsx: every cell written as text, so nothing in it is ever a formula.
-pub(crate) fn xlsx(lines: &[[String; 8]]) -> Result<Vec<u8>, XlsxError> {
+pub(crate) fn xlsx(lines: &[[String; 9]]) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet_with_constant_memory()?;
     sheet.set_name("Agents")?;

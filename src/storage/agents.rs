@@ -65,6 +65,7 @@ pub struct ExportRow {
     pub description: String,
     pub enabled: i64,
     pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
 }
 
 const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at, must_change_password";
@@ -187,6 +188,16 @@ impl Storage {
         Ok(())
     }
 
+    /// An agent signed in just now.
+    pub(crate) async fn note_agent_sign_in(&self, id: Id) -> Result<()> {
+        sqlx::query("UPDATE agents SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(self.now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets an agent's password and whether they must change it at their next sign-in, and
     /// ends their sessions but `keep` (the session of an agent changing their own).
     pub(crate) async fn set_agent_password(
@@ -282,7 +293,8 @@ impl Storage {
         let mut rows = Vec::new();
         for chunk in group_ids.chunks(1000) {
             let sql = format!(
-                "SELECT group_id, name, email, nickname, description, enabled, created_at FROM agents \
+                "SELECT group_id, name, email, nickname, description, enabled, created_at, last_sign_in_at \
+                 FROM agents \
                  WHERE group_id IN ({}) \
                  ORDER BY group_id, name, id",
                 placeholders(1, chunk.len())

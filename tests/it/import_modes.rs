@@ -323,15 +323,17 @@ on_both_backends! {
         app.create_agent(support, "=Danger Name", "ann@example.com", "password-ann-1").await;
         app.create_agent(tier, "Bob Ray", "bob@example.com", "password-bob-1").await;
         let client = app.client.clone();
+        assert!(signs_in(&app, "bob@example.com", "password-bob-1").await);
 
         let csv = app.get(&format!("/admin/groups/{support}/export.csv")).await;
         assert_eq!(csv.status(), StatusCode::OK);
         assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("agents.csv"));
         let csv = csv.text().await.unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "\u{feff}Name,Email,Password,Nickname,Description,Group,Status,Created");
+        assert_eq!(lines[0], "\u{feff}Name,Email,Password,Nickname,Description,Group,Status,Created,Last sign-in");
         assert_eq!(lines.len(), 2, "the group alone: {csv}");
         assert!(lines[1].starts_with("'=Danger Name,ann@example.com,,,,,enabled,"), "formula-safe, no password: {csv}");
+        assert!(lines[1].ends_with("UTC,"), "Ann never signed in: {csv}");
         let all = app.get(&format!("/admin/groups/{support}/export.csv?subgroups=1")).await.text().await.unwrap();
         assert!(all.lines().any(|line| line.starts_with("Bob Ray,bob@example.com,,,,Tier 1,enabled,")), "{all}");
 
@@ -339,7 +341,9 @@ on_both_backends! {
         let xlsx = app.get(&format!("/admin/groups/{support}/export.xlsx?subgroups=1")).await;
         assert_eq!(xlsx.status(), StatusCode::OK);
         let mut sheet = read_result(&xlsx.bytes().await.unwrap());
-        assert_eq!(sheet[0], ["Name", "Email", "Password", "Nickname", "Description", "Group", "Status", "Created"]);
+        assert_eq!(sheet[0], ["Name", "Email", "Password", "Nickname", "Description", "Group", "Status", "Created", "Last sign-in"]);
+        let bob_row = sheet.iter().find(|row| row[1] == "bob@example.com").unwrap();
+        assert!(bob_row[8].ends_with("UTC"), "Bob signed in: {bob_row:?}");
         assert_eq!(sheet[1][0], "=Danger Name", "text, never a formula");
         for row in sheet.iter_mut().skip(1) {
             row[0] = format!("{} (edited)", row[0].trim_start_matches('='));
