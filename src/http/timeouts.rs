@@ -144,8 +144,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for HeadDeadline<T> {
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                let read = buf.filled()[before..].to_vec();
-                this.saw(&read);
+                // Only a head is looked into: a body's bytes pass untouched.
+                if !matches!(this.state, Head::Done { .. }) {
+                    this.saw(&buf.filled()[before..]);
+                }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
