@@ -116,7 +116,7 @@ async fn admin_page(
         admin: target.map(|a| a.id),
         ..Selection::default()
     };
-    let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
+    let tree = TreeView::build(state, user, &access, selection, "").await?;
     let mut groups: Vec<GroupChoice> = access
         .visible_ids()
         .into_iter()

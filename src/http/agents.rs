@@ -89,7 +89,7 @@ async fn agent_page(
         agent: agent.map(|a| a.id),
         admin: None,
     };
-    let tree = TreeView::build(state, user, access, selection, "", 0).await?;
+    let tree = TreeView::build(state, user, access, selection, "").await?;
     let selected_group = form.group_id.parse().ok().unwrap_or(group_id);
     Ok(AgentPage {
         chrome: Chrome::new(user),

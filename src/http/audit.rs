@@ -203,7 +203,7 @@ pub(crate) async fn page(
             .collect(),
         false => Vec::new(),
     };
-    let tree = TreeView::build(&state, &user, &access, Selection::default(), "", 0).await?;
+    let tree = TreeView::build(&state, &user, &access, Selection::default(), "").await?;
     Ok(AuditPage {
         actors,
         chrome: Chrome::new(&user),

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::{
     AppState,
     auth::AdminUser,
+    bulk::BulkView,
     error::{AppError, AppResult},
     forms::FieldErrors,
-    tree::{AGENTS_PER_PAGE, AgentLeaf, Selection, TreeItem, TreeView},
+    tree::{AGENTS_PER_PAGE, AgentLeaf, AgentsFrom, Selection, TreeItem, TreeView},
 };
 use crate::domain::Id;
 
@@ -41,6 +42,9 @@ pub(crate) struct TreeQuery {
     /// What was just done, for the notice: `password` (their own changed).
     #[serde(default)]
     pub(crate) done: String,
+    /// A bulk job just confirmed here (a top-level group's deletion).
+    #[serde(default)]
+    pub(crate) bulk: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -52,6 +56,7 @@ pub(crate) struct HomePage {
     pub(crate) errors: FieldErrors,
     pub(crate) new_group: NewGroupForm,
     pub(crate) notice: Option<&'static str>,
+    pub(crate) bulk: Option<BulkView>,
 }
 
 /// The "new group" form's input, kept when it is shown again with errors.
@@ -73,7 +78,7 @@ pub(crate) async fn home_page(
     errors: FieldErrors,
 ) -> AppResult<HomePage> {
     let access = user.access(state).await?;
-    let tree = TreeView::build(state, user, &access, Selection::default(), query, 0).await?;
+    let tree = TreeView::build(state, user, &access, Selection::default(), query).await?;
     Ok(HomePage {
         chrome: Chrome::new(user),
         group_count: access.visible_ids().len(),
@@ -81,6 +86,7 @@ pub(crate) async fn home_page(
         errors,
         new_group,
         notice: None,
+        bulk: None,
     })
 }
 
@@ -97,6 +103,7 @@ pub(crate) async fn home(
         FieldErrors::default(),
     )
     .await?;
+    page.bulk = BulkView::shown_in(&state, None, &query.bulk).await?;
     page.notice = match query.done.as_str() {
         "password" => {
             Some("Your password is changed. Your other sessions and API tokens have ended.")
@@ -106,12 +113,6 @@ pub(crate) async fn home(
         _ => None,
     };
     Ok(page)
-}
-
-#[derive(Deserialize)]
-pub(crate) struct PageQuery {
-    #[serde(default)]
-    offset: i64,
 }
 
 /// The tree's lazy part: one page of a group's agents, as HTML for the script to insert.
@@ -125,16 +126,15 @@ pub(crate) async fn tree_agents(
     State(state): State<AppState>,
     user: AdminUser,
     Path(group_id): Path<Id>,
-    Query(page): Query<PageQuery>,
+    Query(from): Query<AgentsFrom>,
 ) -> AppResult<TreeAgents> {
     let access = user.access(&state).await?;
     if !access.can_see(group_id) {
         return Err(AppError::NotFound);
     }
-    let offset = page.offset.max(0);
     let agents = state
         .storage
-        .agents_in_group(group_id, AGENTS_PER_PAGE, offset)
+        .agents_in_group(group_id, AGENTS_PER_PAGE, from.cursor().as_ref())
         .await?;
     let total = access
         .tree
@@ -144,12 +144,11 @@ pub(crate) async fn tree_agents(
         .iter()
         .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, Selection::default())))
         .collect();
-    let next = offset + AGENTS_PER_PAGE;
-    if total > next {
+    if let Some((next, remaining)) = from.next(&agents, total) {
         items.push(TreeItem::MoreAgents {
             group_id,
-            offset: next,
-            remaining: total - next,
+            from: next,
+            remaining,
         });
     }
     Ok(TreeAgents { items })

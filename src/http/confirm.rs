@@ -26,6 +26,19 @@ pub(crate) struct ConfirmDelete {
     /// Where "Cancel" goes: the Properties page it came from.
     back: String,
     button: &'static str,
+    /// A name to type before the button works (a group deleted with everything in it), and
+    /// what was wrong with the last try.
+    type_to_confirm: Option<String>,
+    type_error: Option<&'static str>,
+}
+
+impl ConfirmDelete {
+    /// Asks for `name` to be typed first.
+    pub(crate) fn typing(mut self, name: &str, error: Option<&'static str>) -> ConfirmDelete {
+        self.type_to_confirm = Some(name.to_owned());
+        self.type_error = error;
+        self
+    }
 }
 
 /// What to ask.
@@ -44,7 +57,7 @@ pub(crate) async fn confirm_page(
     selection: Selection,
     question: Question,
 ) -> AppResult<ConfirmDelete> {
-    let tree = TreeView::build(state, user, access, selection, "", 0).await?;
+    let tree = TreeView::build(state, user, access, selection, "").await?;
     Ok(ConfirmDelete {
         chrome: Chrome::new(user),
         tree,
@@ -53,5 +66,7 @@ pub(crate) async fn confirm_page(
         action: question.action,
         back: question.back,
         button: question.button,
+        type_to_confirm: None,
+        type_error: None,
     })
 }

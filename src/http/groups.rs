@@ -13,18 +13,26 @@ use super::{
     AppState,
     audit::{self, Changes},
     auth::AdminUser,
+    bulk::BulkView,
     center::{Chrome, NewGroupForm, home_page},
     confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, ResultExt, optional_id, ticked},
     import_view::{ImportView, Moment},
-    tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
+    tree::{
+        AGENTS_PER_PAGE, AgentsFrom, GroupOption, Selection, TreeItem, TreeView, group_options,
+    },
 };
-use crate::import::{RowOutcome, summary_line};
+use crate::import::{RowOutcome, plural, summary_line};
+use crate::jobs::bulk::run_to_end;
+use crate::org::bulk::DONE_AT_ONCE;
 use crate::{
     domain::{Description, GroupName, Id},
     org::{Access, OrgTree},
-    storage::{AuditAction, GroupUpdate, ImportJob, JobState, NewAuditEvent},
+    storage::{
+        AgentRecord, AuditAction, BulkAction, GroupUpdate, ImportJob, JobState, NewAuditEvent,
+        NewBulkJob,
+    },
 };
 
 /// How many past imports the Properties panel lists.
@@ -53,6 +61,18 @@ pub(crate) struct GroupPage {
     pub(crate) group_id: Id,
     pub(crate) path: String,
     pub(crate) agent_count: i64,
+    /// Agents in the group and every group below it.
+    pub(crate) agents_below: i64,
+    /// The group's agents, a page at a time, with checkboxes for bulk actions: the number of
+    /// the page's first, and the query string of the next page.
+    pub(crate) agents: Vec<ListedAgent>,
+    pub(crate) agents_first: i64,
+    pub(crate) agents_next: Option<String>,
+    /// A bulk action running here, or the one just confirmed.
+    pub(crate) bulk: Option<BulkView>,
+    pub(crate) move_options: Vec<GroupOption>,
+    /// The group sits under a group this administrator does not see: it cannot be moved.
+    pub(crate) parent_outside: bool,
     pub(crate) subgroup_count: usize,
     pub(crate) form: GroupForm,
     pub(crate) form_enabled: bool,
@@ -75,6 +95,27 @@ pub(crate) struct GroupPage {
 impl GroupPage {
     pub(crate) fn offers_undo(&self, job_id: &Id) -> bool {
         self.undoable.contains(job_id)
+    }
+}
+
+/// An agent in the panel's list.
+pub(crate) struct ListedAgent {
+    pub(crate) id: Id,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) enabled: bool,
+    pub(crate) must_change_password: bool,
+}
+
+impl From<&AgentRecord> for ListedAgent {
+    fn from(agent: &AgentRecord) -> ListedAgent {
+        ListedAgent {
+            id: agent.id,
+            name: agent.name.clone(),
+            email: agent.email.clone(),
+            enabled: agent.is_enabled(),
+            must_change_password: agent.must_change_password(),
+        }
     }
 }
 
@@ -141,10 +182,14 @@ fn notice(code: &str) -> Option<&'static str> {
 pub(crate) struct GroupQuery {
     #[serde(default)]
     q: String,
-    #[serde(default)]
-    offset: i64,
+    /// The page of the group's agents, in the tree and in the panel's list.
+    #[serde(flatten)]
+    from: AgentsFrom,
     #[serde(default)]
     done: String,
+    /// The bulk action just confirmed, whose outcome the panel shows.
+    #[serde(default)]
+    bulk: String,
 }
 
 pub(crate) async fn show(
@@ -168,7 +213,7 @@ pub(crate) async fn show(
 }
 
 /// The group's panel; `form` is the edit form's input when it is shown again with errors.
-async fn group_page(
+pub(crate) async fn group_page(
     state: &AppState,
     user: &AdminUser,
     id: Id,
@@ -213,23 +258,35 @@ async fn group_page(
         .first()
         .map_or(0, |job| job.failed_count - row_errors.len() as i64)
         .max(0);
-    let tree = TreeView::build(
-        state,
-        user,
-        &access,
-        Selection {
-            group: Some(id),
-            ..Selection::default()
-        },
-        &query.q,
-        query.offset,
-    )
-    .await?;
+    let selection = Selection {
+        group: Some(id),
+        ..Selection::default()
+    };
+    let tree =
+        TreeView::build_paged(state, user, &access, selection, &query.q, &query.from).await?;
+    let listed = state
+        .storage
+        .agents_in_group(id, AGENTS_PER_PAGE, query.from.cursor().as_ref())
+        .await?;
+    let agents_next = query
+        .from
+        .next(&listed, group.agent_count)
+        .map(|(next, _)| next);
+    let bulk = BulkView::shown_in(state, Some(id), &query.bulk).await?;
     Ok(GroupPage {
         chrome: Chrome::new(user),
         group_id: id,
         path: access.visible_path(id),
         agent_count: group.agent_count,
+        agents_below: access.tree.agents_below(id),
+        agents_first: query.from.shown() + 1,
+        agents: listed.iter().map(ListedAgent::from).collect(),
+        agents_next,
+        bulk,
+        move_options: group_options(&access, None, None),
+        parent_outside: group
+            .parent_id
+            .is_some_and(|parent| !access.can_see(parent)),
         subgroup_count: access.tree.children(Some(id)).len(),
         form_enabled: ticked(&form.enabled),
         parent_options: group_options(&access, selected_parent, Some(id)),
@@ -381,27 +438,40 @@ pub(crate) async fn update(
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Asks before deleting a group. Only an empty group can be deleted; the page says so first.
+/// Asks before deleting a group. A group with agents or subgroups is deleted with all of
+/// them once its name is typed; the page says how many first.
 pub(crate) async fn confirm_delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
 ) -> AppResult<ConfirmDelete> {
     let access = user.access(&state).await?;
-    let group = visible_group(&access, id)?;
-    let subgroups = access.tree.children(Some(id)).len();
-    let consequence = if group.agent_count > 0 || subgroups > 0 {
-        format!(
-            "{} still holds {} and {}: move or delete them first, or the group stays.",
-            access.visible_path(id),
-            crate::import::plural(group.agent_count, "agent", "agents"),
-            crate::import::plural(subgroups as i64, "subgroup", "subgroups"),
-        )
-    } else {
-        format!(
-            "{} is empty. It will be deleted with its import history. This cannot be undone.",
-            access.visible_path(id)
-        )
+    deletion_page(&state, &user, &access, id, None).await
+}
+
+/// The confirmation, with `error` beside the typed name when it did not match.
+async fn deletion_page(
+    state: &AppState,
+    user: &AdminUser,
+    access: &Access,
+    id: Id,
+    error: Option<&'static str>,
+) -> AppResult<ConfirmDelete> {
+    let group = visible_group(access, id)?;
+    let subgroups = access.tree.subtree(id).len() as i64 - 1;
+    let agents = access.tree.agents_below(id);
+    let path = access.visible_path(id);
+    let empty = agents == 0 && subgroups == 0;
+    let consequence = match empty {
+        true => format!(
+            "{path} is empty. It will be deleted with its import history. This cannot be undone."
+        ),
+        false => format!(
+            "{path} will be deleted with everything in it: {} and {}, with their import history. \
+             The agents are signed out at once. This cannot be undone.",
+            plural(subgroups, "subgroup", "subgroups"),
+            plural(agents, "agent", "agents"),
+        ),
     };
     let question = Question {
         heading: format!("Delete group {}?", group.name),
@@ -414,7 +484,18 @@ pub(crate) async fn confirm_delete(
         group: Some(id),
         ..Selection::default()
     };
-    confirm_page(&state, &user, &access, selection, question).await
+    let page = confirm_page(state, user, access, selection, question).await?;
+    Ok(match empty {
+        true => page,
+        false => page.typing(&group.name, error),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct DeleteForm {
+    /// The group's name, typed to confirm deleting it with everything in it.
+    #[serde(default)]
+    confirm_name: String,
 }
 
 #[tracing::instrument(skip_all, fields(group_id = id))]
@@ -422,11 +503,16 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     user: AdminUser,
     Path(id): Path<Id>,
+    Form(form): Form<DeleteForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let group = visible_group(&access, id)?;
     let parent = group.parent_id.filter(|parent| access.can_see(*parent));
     let path = access.tree.path(id);
+    let done_at = |query: String| match parent {
+        Some(parent) => format!("/admin/groups/{parent}?{query}"),
+        None => format!("/admin?{query}"),
+    };
     if state.storage.delete_empty_group(id).await? {
         // Recorded in the group above: the deleted group's own events stay where they were.
         let event = NewAuditEvent {
@@ -434,26 +520,39 @@ pub(crate) async fn delete(
             ..NewAuditEvent::new(AuditAction::GroupDeleted, &path)
         };
         audit::record(&state, &user, event).await?;
-        let to = parent.map_or_else(
-            || "/admin?done=group-deleted".to_owned(),
-            |parent| format!("/admin/groups/{parent}?done=group-deleted"),
-        );
-        return Ok(Redirect::to(&to).into_response());
+        return Ok(Redirect::to(&done_at("done=group-deleted".into())).into_response());
     }
-    let mut errors = FieldErrors::default();
-    errors.add(
-        "delete",
-        "This group still has agents or subgroups. Move or delete them first, then delete the group.",
-    );
-    let page = group_page(
-        &state,
-        &user,
-        id,
-        None,
-        errors,
-        NewGroupForm::default(),
-        &GroupQuery::default(),
-    )
-    .await?;
-    Ok((axum::http::StatusCode::CONFLICT, page).into_response())
+    if form.confirm_name.trim() != group.name {
+        let error = match form.confirm_name.trim().is_empty() {
+            true => "Type the group's name to delete it with everything in it",
+            false => "That is not the group's name: type it exactly as shown",
+        };
+        let page = deletion_page(&state, &user, &access, id, Some(error)).await?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let subtree = access.tree.subtree(id);
+    if state.storage.imports_running_in(&subtree).await? {
+        return Err(AppError::Conflict(
+            "An import into this group or a group below it has not ended. Wait for it or cancel it, then delete the group.",
+        ));
+    }
+    let agent_ids = state.storage.agent_ids_in_groups(&subtree).await?;
+    let actor = user.actor();
+    let job_id = state
+        .storage
+        .create_bulk_job(NewBulkJob {
+            shown_in: parent,
+            action: BulkAction::DeleteGroup { group: id },
+            subject: &access.visible_path(id),
+            actor: &actor,
+            agent_ids: &agent_ids,
+        })
+        .await?;
+    if agent_ids.len() <= DONE_AT_ONCE {
+        let owner = format!("request-{:016x}", rand::random::<u64>());
+        run_to_end(&state.storage, &owner, state.config.job_lease, job_id).await?;
+    } else {
+        state.worker.wake();
+    }
+    Ok(Redirect::to(&done_at(format!("bulk={job_id}"))).into_response())
 }

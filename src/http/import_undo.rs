@@ -95,7 +95,7 @@ pub(crate) async fn confirm(
         group: Some(job.group_id),
         ..Selection::default()
     };
-    let tree = TreeView::build(&state, &user, &access, selection, "", 0).await?;
+    let tree = TreeView::build(&state, &user, &access, selection, "").await?;
     Ok(UndoPage {
         chrome: Chrome::new(&user),
         tree,

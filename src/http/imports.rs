@@ -79,7 +79,7 @@ async fn import_page(
         group: Some(group_id),
         ..Selection::default()
     };
-    let tree = TreeView::build(state, user, &access, selection, "", 0).await?;
+    let tree = TreeView::build(state, user, &access, selection, "").await?;
     let busy = state
         .storage
         .group_imports(group_id, 1)

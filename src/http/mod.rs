@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod audit;
 mod auth;
+mod bulk;
 mod center;
 mod confirm;
 pub(crate) mod error;
@@ -94,6 +95,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/admin/groups/{id}/agents", post(agents::create))
         .route("/admin/groups/{id}/agents/new", get(agents::new_form))
+        .route("/admin/groups/{id}/agents/bulk", post(bulk::submit))
         .route("/admin/agents/{id}", get(agents::show).post(agents::update))
         .route("/admin/agents/{id}/password", post(agents::set_password))
         .route(

@@ -2,11 +2,13 @@
 //! (all listed, collapsed), the selected group's agents a page at a time, search matches, and
 //! the administrators for a master.
 
+use serde::{Deserialize, Serialize};
+
 use super::{AppState, auth::AdminUser, error::AppResult};
 use crate::{
     domain::{Id, natural_cmp},
     org::Access,
-    storage::{AdminRecord, AgentRecord},
+    storage::{AdminRecord, AgentCursor, AgentRecord},
 };
 
 /// Agents listed under an opened group before a "more" link. A group can hold 100,000.
@@ -29,11 +31,56 @@ pub(crate) enum TreeItem {
     LazyAgents {
         group_id: Id,
     },
+    /// The link to the next page of a group's agents: `from` is its query string.
     MoreAgents {
         group_id: Id,
-        offset: i64,
+        from: String,
         remaining: i64,
     },
+}
+
+/// Where a page of a group's agents starts, as the links carry it: after the last agent of
+/// the page before (keyset: a deep page costs what the first does), and how many came
+/// before, for "N more". Text fields, since a query string is text; bad values start over.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub(crate) struct AgentsFrom {
+    #[serde(default)]
+    after_name: String,
+    #[serde(default)]
+    after_id: String,
+    #[serde(default)]
+    shown: String,
+}
+
+impl AgentsFrom {
+    pub(crate) fn cursor(&self) -> Option<AgentCursor> {
+        Some(AgentCursor {
+            name: self.after_name.clone(),
+            id: self.after_id.parse().ok()?,
+        })
+    }
+
+    /// How many agents came before this page.
+    pub(crate) fn shown(&self) -> i64 {
+        self.cursor()
+            .and_then(|_| self.shown.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0)
+    }
+
+    /// The page after `page` (of agents shown after this one's start), if `total` says there
+    /// are more.
+    pub(crate) fn next(&self, page: &[AgentRecord], total: i64) -> Option<(String, i64)> {
+        let shown = self.shown() + page.len() as i64;
+        let last = page.last().filter(|_| total > shown)?;
+        let cursor = AgentCursor::after(last);
+        let next = AgentsFrom {
+            after_name: cursor.name,
+            after_id: cursor.id.to_string(),
+            shown: shown.to_string(),
+        };
+        Some((serde_urlencoded::to_string(&next).ok()?, total - shown))
+    }
 }
 
 pub(crate) struct GroupNode {
@@ -90,15 +137,26 @@ pub(crate) struct TreeView {
 }
 
 impl TreeView {
-    /// Groups are all listed (collapsed); only the selected group's agents are loaded.
-    /// `agents_offset` pages through the selected group's agents.
+    /// Groups are all listed (collapsed); only the selected group's first agents are loaded.
     pub(crate) async fn build(
         state: &AppState,
         user: &AdminUser,
         access: &Access,
         selection: Selection,
         query: &str,
-        agents_offset: i64,
+    ) -> AppResult<TreeView> {
+        let first = AgentsFrom::default();
+        TreeView::build_paged(state, user, access, selection, query, &first).await
+    }
+
+    /// As [`TreeView::build`], with the selected group's agents from `from` on.
+    pub(crate) async fn build_paged(
+        state: &AppState,
+        user: &AdminUser,
+        access: &Access,
+        selection: Selection,
+        query: &str,
+        from: &AgentsFrom,
     ) -> AppResult<TreeView> {
         let query = query.trim().to_lowercase();
         let mut open: Vec<Id> = selection
@@ -119,7 +177,7 @@ impl TreeView {
             Some(group) => {
                 state
                     .storage
-                    .agents_in_group(group, AGENTS_PER_PAGE, agents_offset.max(0))
+                    .agents_in_group(group, AGENTS_PER_PAGE, from.cursor().as_ref())
                     .await?
             }
             None => Vec::new(),
@@ -155,12 +213,11 @@ impl TreeView {
                         .iter()
                         .map(|agent| TreeItem::Agent(AgentLeaf::new(agent, selection))),
                 );
-                let next = agents_offset.max(0) + AGENTS_PER_PAGE;
-                if group.agent_count > next {
+                if let Some((next, remaining)) = from.next(&selected_agents, group.agent_count) {
                     items.push(TreeItem::MoreAgents {
                         group_id: id,
-                        offset: next,
-                        remaining: group.agent_count - next,
+                        from: next,
+                        remaining,
                     });
                 }
             } else if group.agent_count > 0 {

@@ -3,9 +3,11 @@
 //! (enqueue, claim with a lease, renew, finish) is in `storage::import_jobs`; the work is
 //! `import::pipeline`.
 
+pub(crate) mod bulk;
 mod heartbeat;
 mod status;
 mod worker;
 
+pub use bulk::BulkStep;
 pub use status::WorkerStatus;
 pub use worker::{Step, Worker};

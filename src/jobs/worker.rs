@@ -3,7 +3,11 @@ use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 use futures_util::FutureExt;
 use tokio::sync::watch;
 
-use super::{WorkerStatus, heartbeat::with_heartbeat};
+use super::{
+    WorkerStatus,
+    bulk::{self, BulkStep},
+    heartbeat::with_heartbeat,
+};
 use crate::{
     config::Config,
     domain::Id,
@@ -20,6 +24,8 @@ pub enum Step {
     Ran(JobOutcome),
     /// Wrote rows of a job another process holds (PostgreSQL).
     Helped(Helped),
+    /// Did a batch of a bulk action (no import was waiting).
+    Bulk(BulkStep),
     Idle,
 }
 
@@ -59,10 +65,27 @@ impl Worker {
         }
     }
 
-    /// Claims the oldest available job and runs it.
+    /// Claims the oldest available import and runs it; with none waiting, does a batch of the
+    /// oldest bulk action.
     pub async fn step(&self) -> Result<Step, StorageError> {
-        self.step_with(None, Stop::never(), RunLimit::default(), &|_, _| {})
-            .await
+        match self
+            .step_with(None, Stop::never(), RunLimit::default(), &|_, _| {})
+            .await?
+        {
+            Step::Idle => self.bulk_step().await,
+            other => Ok(other),
+        }
+    }
+
+    /// One batch of the oldest bulk action no other process holds.
+    pub async fn bulk_step(&self) -> Result<Step, StorageError> {
+        let lease = self.settings.lease;
+        Ok(
+            match bulk::step(&self.storage, &self.owner, lease, None).await? {
+                Some(step) => Step::Bulk(step),
+                None => Step::Idle,
+            },
+        )
     }
 
     /// Runs the one job `job_id` if no other process holds it (the command line runs the job it
@@ -211,11 +234,14 @@ impl Worker {
                 .step_with(None, stop.clone(), RunLimit::default(), &|_, _| {})
                 .await
             {
-                Ok(Step::Idle) => self.help_with(stop, RunLimit::default()).await,
+                Ok(Step::Idle) => match self.help_with(stop, RunLimit::default()).await {
+                    Ok(Step::Idle) => self.bulk_step().await,
+                    other => other,
+                },
                 other => other,
             };
             let pause = match step {
-                Ok(Step::Ran(_) | Step::Helped(_)) => Duration::ZERO,
+                Ok(Step::Ran(_) | Step::Helped(_) | Step::Bulk(_)) => Duration::ZERO,
                 Ok(Step::Idle) => POLL_INTERVAL,
                 Err(error) => {
                     tracing::error!(%error, "import worker step failed");

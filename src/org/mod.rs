@@ -4,6 +4,7 @@
 //! functions here, so a rule lives in one place.
 
 mod access;
+pub(crate) mod bulk;
 pub(crate) mod export;
 mod rules;
 mod tree;

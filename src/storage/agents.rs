@@ -27,6 +27,22 @@ impl AgentRecord {
     }
 }
 
+/// Where a page of agents by name goes on from: the last agent of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentCursor {
+    pub name: String,
+    pub id: Id,
+}
+
+impl AgentCursor {
+    pub fn after(agent: &AgentRecord) -> AgentCursor {
+        AgentCursor {
+            name: agent.name.clone(),
+            id: agent.id,
+        }
+    }
+}
+
 pub struct NewAgent<'a> {
     pub group_id: Id,
     pub name: &'a AgentName,
@@ -109,23 +125,27 @@ impl Storage {
             .await?)
     }
 
-    /// One page of a group's agents, by name. A group may hold 100,000 agents: the tree never
-    /// loads them all at once.
+    /// One page of a group's agents, by name, after `after` (the last of the page before): a
+    /// group may hold 100,000 agents, and a deep page costs what the first one does.
     pub async fn agents_in_group(
         &self,
         group_id: Id,
         limit: i64,
-        offset: i64,
+        after: Option<&AgentCursor>,
     ) -> Result<Vec<AgentRecord>> {
+        let keyset = match after {
+            Some(_) => "AND (name, id) > ($3, $4)",
+            None => "",
+        };
         let sql = format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3"
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 {keyset} \
+             ORDER BY name, id LIMIT $2"
         );
-        Ok(sqlx::query_as(&sql)
-            .bind(group_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?)
+        let mut query = sqlx::query_as(&sql).bind(group_id).bind(limit);
+        if let Some(after) = after {
+            query = query.bind(after.name.as_str()).bind(after.id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Agents whose name or email contains `needle` (already lower-cased) literally, within the

@@ -5,6 +5,7 @@
 mod admins;
 mod agents;
 mod audit;
+mod bulk_jobs;
 mod data_fixes;
 mod groups;
 mod import_chunks;
@@ -27,9 +28,12 @@ use sqlx::{
 use crate::domain::Clock;
 
 pub use admins::{AdminRecord, NewAdmin};
-pub use agents::{AgentRecord, AgentUpdate, ExistingAgent, ExportRow, NewAgent};
+pub use agents::{AgentCursor, AgentRecord, AgentUpdate, ExistingAgent, ExportRow, NewAgent};
 pub use audit::{
     AgentOrigin, AuditAction, AuditActor, AuditEvent, AuditKind, AuditQuery, NewAuditEvent,
+};
+pub use bulk_jobs::{
+    AgentChange, BULK_BATCH, BulkAction, BulkAgent, BulkBatch, BulkJob, BulkState, NewBulkJob,
 };
 pub use groups::{GroupRecord, GroupUpdate};
 pub use import_chunks::Chunk;

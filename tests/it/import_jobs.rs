@@ -118,7 +118,7 @@ async fn assert_exactly_once(setup: &Setup, job: i64) {
     );
     let created = setup
         .storage
-        .agents_in_group(setup.group, 1000, 0)
+        .agents_in_group(setup.group, 1000, None)
         .await
         .unwrap();
     assert_eq!(created.len(), 150, "no agent twice, none missing");
@@ -348,7 +348,7 @@ on_both_backends! {
         assert_eq!(asked.lock().unwrap().clone(), Some(Ok(CancelRequest::Requested)));
         assert_eq!(step, CANCELLED_MIDWAY);
         assert_cancelled(&setup, job, 86).await;
-        let agents = setup.storage.agents_in_group(setup.group, 1000, 0).await.unwrap();
+        let agents = setup.storage.agents_in_group(setup.group, 1000, None).await.unwrap();
         assert_eq!(agents.len(), 64, "what was created before the cancel stays (undo takes it back)");
     }
 }
@@ -416,7 +416,7 @@ on_both_backends! {
         let kinds = setup.kinds(job).await;
         assert_eq!(kinds.len(), 600);
         assert!(kinds.iter().all(|kind| *kind == Some(OutcomeKind::Success)), "every row's outcome, exactly once");
-        let created = setup.storage.agents_in_group(setup.group, 1000, 0).await.unwrap();
+        let created = setup.storage.agents_in_group(setup.group, 1000, None).await.unwrap();
         let mut emails: Vec<_> = created.iter().map(|a| a.email.clone()).collect();
         emails.sort();
         emails.dedup();

@@ -109,12 +109,20 @@ async fn signed_in(app: &TestApp, agent: &Client) -> bool {
 }
 
 async fn agent_id(app: &TestApp, group: i64, email: &str) -> Option<i64> {
-    let agents = app.storage.agents_in_group(group, 1000, 0).await.unwrap();
+    let agents = app
+        .storage
+        .agents_in_group(group, 1000, None)
+        .await
+        .unwrap();
     agents.iter().find(|a| a.email == email).map(|a| a.id)
 }
 
 async fn emails(app: &TestApp, group: i64) -> Vec<String> {
-    let agents = app.storage.agents_in_group(group, 1000, 0).await.unwrap();
+    let agents = app
+        .storage
+        .agents_in_group(group, 1000, None)
+        .await
+        .unwrap();
     let mut emails: Vec<String> = agents.into_iter().map(|a| a.email).collect();
     emails.sort();
     emails

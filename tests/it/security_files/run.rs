@@ -54,7 +54,7 @@ pub(super) async fn run_hostile_files(backend: Backend, files: Vec<Hostile>) {
         let jobs_before = app.storage.group_imports(group, 1000).await.unwrap().len();
         let agents_before = app
             .storage
-            .agents_in_group(group, 1_000_000, 0)
+            .agents_in_group(group, 1_000_000, None)
             .await
             .unwrap()
             .len();
@@ -118,7 +118,7 @@ pub(super) async fn run_hostile_files(backend: Backend, files: Vec<Hostile>) {
         let jobs_after = app.storage.group_imports(group, 1000).await.unwrap().len();
         let agents_after = app
             .storage
-            .agents_in_group(group, 1_000_000, 0)
+            .agents_in_group(group, 1_000_000, None)
             .await
             .unwrap()
             .len();

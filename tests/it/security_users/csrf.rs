@@ -19,7 +19,7 @@ on_both_backends! {
                 (
                     storage.all_groups().await.unwrap().len(),
                     storage.list_admins().await.unwrap().len(),
-                    storage.agents_in_group(group_a, 10_000, 0).await.unwrap().len(),
+                    storage.agents_in_group(group_a, 10_000, None).await.unwrap().len(),
                     storage.group_imports(group_a, 10_000).await.unwrap().len(),
                 )
             }

@@ -122,6 +122,9 @@ const SETUP: Body = Body::Form(&[
     ("confirm", "a password {n}"),
 ]);
 const EMPTY: Body = Body::Form(&[]);
+/// A bulk action asked for (the confirmation page), and confirmed.
+const BULK_ASK: Body = Body::Form(&[("action", "enable"), ("all", "1")]);
+const BULK_DO: Body = Body::Form(&[("action", "enable"), ("all", "1"), ("confirmed", "1")]);
 
 const WRONG_ADMIN: Body = Body::Form(&[("email", "nobody.1@example.com"), ("password", "wrong")]);
 const WRONG_AGENT: Body = Body::Form(&[("email", "nobody.2@example.com"), ("password", "wrong")]);
@@ -171,6 +174,8 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::POST, "/admin/groups/{fresh_group}/delete", EMPTY, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::POST, "/admin/groups/{group_a}/agents", NEW_AGENT, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::GET, "/admin/groups/{group_a}/agents/new", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}/agents/bulk", BULK_ASK, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::POST, "/admin/groups/{group_a}/agents/bulk", BULK_DO, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::GET, "/admin/agents/{agent_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/admin/agents/{agent_a}", AGENT_A, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::POST, "/admin/agents/{agent_a}/password", NEW_PASSWORD, [LOGIN, LOGIN, DONE, NF, DONE]),
