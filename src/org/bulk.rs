@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(
             access.bulk_change(BulkAction::Move { to: 2 }, &agent(3, true, false)),
             AgentChange::Changed {
-                detail: "group: Sales → Support/Tier 1".into()
+                detail: "group: Sales → Support / Tier 1".into()
             }
         );
         assert_eq!(

@@ -177,12 +177,14 @@ on_both_backends! {
         assert_eq!(cycle.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(cycle.text().await.unwrap().contains("cannot move into itself or a group below it"));
 
-        // Not deletable while it has a subgroup or an agent.
+        // With a subgroup or an agent, not deleted until its name is typed.
         let refused = app.post_form(&edit1, &format!("/admin/groups/{tier1}/delete"), &[]).await;
-        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let agent = app.create_agent(tier2, "Ann Lee", "ann@example.com", "password123").await;
         let refused = app.post_form(&edit, &format!("/admin/groups/{tier2}/delete"), &[]).await;
-        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text().await.unwrap().contains("Type the group&#39;s name"));
+        assert_eq!(app.get(&edit).await.status(), StatusCode::OK, "still there");
         let agent_page = format!("/admin/agents/{agent}");
         assert_eq!(app.post_form(&agent_page, &format!("/admin/agents/{agent}/delete"), &[]).await.status(), StatusCode::SEE_OTHER);
         assert_eq!(app.post_form(&edit, &format!("/admin/groups/{tier2}/delete"), &[]).await.status(), StatusCode::SEE_OTHER);
@@ -522,7 +524,8 @@ on_both_backends! {
         assert!(app.storage.agent_by_id(agent).await.unwrap().is_some(), "asking deletes nothing");
 
         let full = app.get(&format!("/admin/groups/{group}/delete")).await.text().await.unwrap();
-        assert!(full.contains("still holds 1 agent and 1 subgroup"), "{full}");
+        assert!(full.contains("will be deleted with everything in it: 1 subgroup and 1 agent"), "{full}");
+        assert!(full.contains("name=\"confirm_name\""), "{full}");
         let bare = app.get(&format!("/admin/groups/{empty}/delete")).await.text().await.unwrap();
         assert!(bare.contains("Support / Nights is empty"), "{bare}");
         let admin = app.get(&format!("/admin/admins/{lee}/delete")).await.text().await.unwrap();

@@ -34,13 +34,13 @@ const GOOD_ROWS: usize = 150;
 
 const RED: &str = "rgba(198, 40, 40, 1)";
 
-async fn bounded(test: &str, body: impl Future<Output = ()>) {
+pub(crate) async fn bounded(test: &str, body: impl Future<Output = ()>) {
     if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
         panic!("{test} did not finish within {TEST_LIMIT:?}");
     }
 }
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     TestApp::spawn(Backend::Sqlite)
         .await
         .expect("SQLite always runs")
@@ -55,7 +55,7 @@ fn group_link(group: i64) -> String {
     format!("summary a[href=\"/admin/groups/{group}\"]")
 }
 
-async fn sign_in(browser: &Browser, app: &TestApp) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp) {
     browser.goto(&app.url("/login")).await;
     browser.fill("#email", MASTER_EMAIL).await;
     browser.fill("#password", MASTER_PASSWORD).await;

@@ -9,6 +9,7 @@ mod admin_accounts;
 mod admin_center;
 mod audit_log;
 mod browser;
+mod browser_bulk;
 mod bulk_actions;
 mod crash_restart;
 mod import;
