@@ -57,13 +57,38 @@ function setUpTree() {
         details.open = false;
       }
     }
-    // Agents of groups never opened are not in the page: say so, and how to find them.
-    const message = document.getElementById("tree-no-matches");
-    if (message) {
-      const shown = groups.some((group) => !group.classList.contains("hidden"));
-      message.classList.toggle("hidden", !needle || shown);
-    }
+    searchAgents(needle, groups.some((group) => !group.classList.contains("hidden")));
   });
+}
+
+// Agents of groups never opened are not in the page: the server searches every agent this
+// administrator sees, a moment after the typing stops, and lists them above the tree. Only
+// when neither finds anything does the tree say "No matches".
+let searchTimer = 0;
+let searchSent = "";
+function searchAgents(needle, groupsShown) {
+  const box = document.getElementById("tree-matches");
+  const message = document.getElementById("tree-no-matches");
+  if (!box || !message) return;
+  const settle = (agentsFound) => message.classList.toggle("hidden", !needle || groupsShown || agentsFound);
+  clearTimeout(searchTimer);
+  if (!needle) { box.replaceChildren(); settle(false); return; }
+  // While the answer is on its way the message waits: it may be about to be wrong.
+  message.classList.add("hidden");
+  searchTimer = setTimeout(() => {
+    searchSent = needle;
+    const url = box.dataset.searchUrl + "?q=" + encodeURIComponent(needle);
+    fetch(url, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        if (searchSent !== needle) return; // typed on since: a newer answer is coming
+        const template = document.createElement("template");
+        template.innerHTML = html;
+        box.replaceChildren(template.content);
+        settle(box.querySelector("li.agent") !== null);
+      })
+      .catch(() => settle(false));
+  }, 250);
 }
 
 // The list of failed rows grows while the import runs: built from text, never from HTML.

@@ -12,7 +12,7 @@ use super::{
     bulk::BulkView,
     error::{AppError, AppResult},
     forms::FieldErrors,
-    tree::{AGENTS_PER_PAGE, AgentLeaf, AgentsFrom, Selection, TreeItem, TreeView},
+    tree::{AGENTS_PER_PAGE, AgentLeaf, AgentMatches, AgentsFrom, Selection, TreeItem, TreeView},
 };
 use crate::domain::Id;
 
@@ -113,6 +113,31 @@ pub(crate) async fn home(
         _ => None,
     };
     Ok(page)
+}
+
+/// The live filter's search of every agent this administrator sees, as HTML for the script
+/// to insert above the tree: the filter alone sees only agents of groups already opened.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/tree_matches.html")]
+pub(crate) struct TreeMatches {
+    matches: AgentMatches,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub(crate) async fn tree_search(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Query(search): Query<SearchQuery>,
+) -> AppResult<TreeMatches> {
+    let access = user.access(&state).await?;
+    let query = search.q.trim().to_lowercase();
+    let matches = AgentMatches::find(&state, &access, &query, Selection::default()).await?;
+    Ok(TreeMatches { matches })
 }
 
 /// The tree's lazy part: one page of a group's agents, as HTML for the script to insert.

@@ -87,6 +87,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/admin", get(center::home))
         .route("/admin/tree/groups/{id}/agents", get(center::tree_agents))
+        .route("/admin/tree/search", get(center::tree_search))
         .route("/admin/groups", post(groups::create))
         .route("/admin/groups/{id}", get(groups::show).post(groups::update))
         .route(

@@ -125,15 +125,50 @@ pub(crate) struct AdminLeaf {
 /// Agents a search lists at most; the tree says how many more match.
 const MATCHES_SHOWN: i64 = 50;
 
+/// The agents a search finds in every group this administrator sees, opened or not: shown
+/// above the tree, by the full page (Enter) and by the live filter as it is typed.
+#[derive(Default)]
+pub(crate) struct AgentMatches {
+    pub(crate) query: String,
+    pub(crate) agents: Vec<AgentLeaf>,
+    /// Beyond the ones listed.
+    pub(crate) more: i64,
+}
+
+impl AgentMatches {
+    /// `query` is already trimmed and lower-cased; an empty one finds nothing.
+    pub(crate) async fn find(
+        state: &AppState,
+        access: &Access,
+        query: &str,
+        selection: Selection,
+    ) -> AppResult<AgentMatches> {
+        if query.is_empty() {
+            return Ok(AgentMatches::default());
+        }
+        let (agents, total) = state
+            .storage
+            .search_agents(&access.visible_ids(), query, MATCHES_SHOWN)
+            .await?;
+        let agents: Vec<AgentLeaf> = agents
+            .iter()
+            .map(|agent| AgentLeaf::new(agent, selection))
+            .collect();
+        Ok(AgentMatches {
+            query: query.to_owned(),
+            more: (total - agents.len() as i64).max(0),
+            agents,
+        })
+    }
+}
+
 pub(crate) struct TreeView {
     pub(crate) items: Vec<TreeItem>,
     pub(crate) masters: Vec<AdminLeaf>,
     pub(crate) admins: Vec<AdminLeaf>,
     pub(crate) show_admins: bool,
     pub(crate) query: String,
-    pub(crate) matching_agents: Vec<AgentLeaf>,
-    /// Agents that match beyond those listed.
-    pub(crate) more_matches: i64,
+    pub(crate) matches: AgentMatches,
 }
 
 impl TreeView {
@@ -234,20 +269,7 @@ impl TreeView {
             );
         }
 
-        let (matching_agents, more_matches) = if query.is_empty() {
-            (Vec::new(), 0)
-        } else {
-            let (agents, total) = state
-                .storage
-                .search_agents(&access.visible_ids(), &query, MATCHES_SHOWN)
-                .await?;
-            let leaves: Vec<AgentLeaf> = agents
-                .iter()
-                .map(|agent| AgentLeaf::new(agent, selection))
-                .collect();
-            let more = total - leaves.len() as i64;
-            (leaves, more.max(0))
-        };
+        let matches = AgentMatches::find(state, access, &query, selection).await?;
         let show_admins = user.admin.is_master();
         let (masters, admins) = if show_admins {
             let leaf = |admin: &AdminRecord| AdminLeaf {
@@ -269,8 +291,7 @@ impl TreeView {
             admins,
             show_admins,
             query,
-            matching_agents,
-            more_matches,
+            matches,
         })
     }
 }

@@ -450,6 +450,34 @@ async fn the_tree_filters_and_expands() {
             assert!(!shown(nested).await, "group {nested} closed again");
         }
 
+        // An agent of a group never opened is not in the page: the server finds it as typed.
+        filter.send_keys("dana").await.expect("type a name");
+        browser
+            .until("Dana in the matching agents", async || {
+                browser.exists("#tree-matches li.agent").await
+            })
+            .await;
+        assert_eq!(browser.text("#tree-matches li.agent").await, "Dana Sales");
+        assert!(
+            !browser.shown("#tree-no-matches").await,
+            "an agent matches: no message"
+        );
+        assert_eq!(
+            browser.path().await,
+            "/admin",
+            "found without leaving the page"
+        );
+        browser.shot("tree-live-agent-search").await;
+        filter
+            .send_keys("\u{e003}\u{e003}\u{e003}\u{e003}")
+            .await
+            .expect("erase the name");
+        browser
+            .until("the matches to go", async || {
+                !browser.exists("#tree-matches li.agent").await
+            })
+            .await;
+
         // A collapsed group opened with a click loads its agents then, once.
         let sales_node = format!("details[data-group=\"{sales}\"]");
         let toggle = format!("{sales_node} > summary > .count");

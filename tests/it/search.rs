@@ -62,3 +62,23 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+on_both_backends! {
+    async fn the_live_filter_searches_every_agent_the_administrator_sees(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let sales = app.create_group(None, "Sales").await;
+        app.create_agent(support, "Ann Lee", "ann@example.com", "agent password 1").await;
+        app.create_agent(sales, "Anna Sales", "anna@example.com", "agent password 1").await;
+        let master = app.get("/admin/tree/search?q=%20ANN%20").await.text().await.unwrap();
+        assert!(master.contains("Ann Lee") && master.contains("Anna Sales"), "{master}");
+        let scoped = app.admin_of("support-admin@example.com", &[support]).await;
+        let theirs = app.get_with(&scoped, "/admin/tree/search?q=ann").await.text().await.unwrap();
+        assert!(theirs.contains("Ann Lee"), "{theirs}");
+        assert!(!theirs.contains("Anna Sales"), "another group's agent never shows: {theirs}");
+        let nothing = app.get("/admin/tree/search?q=zzz").await.text().await.unwrap();
+        assert!(!nothing.contains("<li"), "{nothing}");
+        app.stop().await;
+    }
+}

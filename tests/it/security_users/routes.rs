@@ -165,6 +165,7 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::POST, "/agent/password", WRONG_CURRENT, [AGENT_LOGIN, E::Code(422), AGENT_LOGIN, AGENT_LOGIN, AGENT_LOGIN]),
         row(M::GET, "/admin", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::GET, "/admin/tree/groups/{group_a}/agents", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
+        row(M::GET, "/admin/tree/search?q=a", Nothing, [LOGIN, LOGIN, OK, OK, OK]),
         row(M::POST, "/admin/groups", NEW_GROUP, [LOGIN, LOGIN, DONE, NF, DONE]),
         row(M::GET, "/admin/groups/{group_a}", Nothing, [LOGIN, LOGIN, OK, NF, OK]),
         row(M::POST, "/admin/groups/{group_a}", GROUP_A, [LOGIN, LOGIN, DONE, NF, DONE]),
