@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Backend, MASTER_EMAIL, MASTER_PASSWORD, TestApp, browser};
-use roster::domain::{AgentName, Email, hash_password};
+use roster::domain::{AgentName, Email, hash_password, natural_key};
 use roster::storage::NewAdmin;
 
 const GROUPS: usize = 1_000;
@@ -253,24 +253,27 @@ async fn insert_agents(pool: &mut sqlx::AnyConnection, batch: &[(i64, usize)], h
     let values: Vec<String> = (0..batch.len())
         .map(|i| {
             format!(
-                "(${}, ${}, ${}, ${}, $1, 1, 0, 0)",
-                4 * i + 2,
-                4 * i + 3,
-                4 * i + 4,
-                4 * i + 5
+                "(${}, ${}, ${}, ${}, ${}, $1, 1, 0, 0)",
+                5 * i + 2,
+                5 * i + 3,
+                5 * i + 4,
+                5 * i + 5,
+                5 * i + 6
             )
         })
         .collect();
     let sql = format!(
-        "INSERT INTO agents (group_id, name, email, email_key, password_hash, enabled, created_at, updated_at) VALUES {}",
+        "INSERT INTO agents (group_id, sort_key, name, email, email_key, password_hash, enabled, created_at, updated_at) VALUES {}",
         values.join(", ")
     );
     let mut query = sqlx::query(&sql).bind(hash);
     for (group_id, n) in batch {
         let email = format!("agent{n}@example.com");
+        let name = format!("Agent {n:05}");
         query = query
             .bind(*group_id)
-            .bind(format!("Agent {n:05}"))
+            .bind(natural_key(&name))
+            .bind(name)
             .bind(email.clone())
             .bind(email);
     }

@@ -11,7 +11,7 @@ mod text;
 pub use clock::Clock;
 pub use email::{Email, EmailError};
 pub use group_path::{GroupPath, GroupPathError};
-pub use natural::natural_cmp;
+pub use natural::{natural_cmp, natural_key};
 pub use password::{PasswordError, PasswordPolicy, hash_password, verify_password};
 pub use text::{AgentName, Description, GroupName, Nickname, TextError};
 

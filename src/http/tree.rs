@@ -40,12 +40,13 @@ pub(crate) enum TreeItem {
 }
 
 /// Where a page of a group's agents starts, as the links carry it: after the last agent of
-/// the page before (keyset: a deep page costs what the first does), and how many came
-/// before, for "N more". Text fields, since a query string is text; bad values start over.
+/// the page before, by its sort key and id (keyset: a deep page costs what the first does),
+/// and how many came before, for "N more". Text fields, since a query string is text; bad
+/// values start over.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 pub(crate) struct AgentsFrom {
     #[serde(default)]
-    after_name: String,
+    after_key: String,
     #[serde(default)]
     after_id: String,
     #[serde(default)]
@@ -55,7 +56,7 @@ pub(crate) struct AgentsFrom {
 impl AgentsFrom {
     pub(crate) fn cursor(&self) -> Option<AgentCursor> {
         Some(AgentCursor {
-            name: self.after_name.clone(),
+            sort_key: self.after_key.clone(),
             id: self.after_id.parse().ok()?,
         })
     }
@@ -75,7 +76,7 @@ impl AgentsFrom {
         let last = page.last().filter(|_| total > shown)?;
         let cursor = AgentCursor::after(last);
         let next = AgentsFrom {
-            after_name: cursor.name,
+            after_key: cursor.sort_key,
             after_id: cursor.id.to_string(),
             shown: shown.to_string(),
         };

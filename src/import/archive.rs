@@ -29,13 +29,23 @@ use super::xml_scan;
 
 pub(super) type Zip<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
-/// Runs every check of this module on an archive already known to be a zip, answering what
-/// calamine will hold for the shared strings and styles (bytes, estimated from the XML): the
-/// sheet's memory budget is spent from there on.
-pub(super) fn inspect(bytes: &[u8], limits: &Limits) -> Result<u64, FileError> {
+/// What the reader needs to know from the checks: they read every part anyway, so nothing is
+/// read twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Inspected {
+    /// What calamine will hold for the shared strings and styles (bytes, estimated from the
+    /// XML): the sheet's memory budget is spent from there on.
+    pub(super) held_by_calamine: u64,
+    /// The workbook asks to be calculated again when opened.
+    pub(super) recalculates_on_load: bool,
+}
+
+/// Runs every check of this module on an archive already known to be a zip.
+pub(super) fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected, FileError> {
     let mut zip = open(bytes, limits.max_archive_entries)?;
     let inflated = Counter::new(0u64);
     let mut held = 0u64;
+    let mut recalculates_on_load = false;
     for index in 0..zip.len() {
         let entry = zip.by_index(index).map_err(zip_error)?;
         let name = entry
@@ -53,14 +63,19 @@ pub(super) fn inspect(bytes: &[u8], limits: &Limits) -> Result<u64, FileError> {
                 limit: limits.max_unpacked_bytes,
             });
         }
-        held += outcome.map_err(|error| match error {
+        let facts = outcome.map_err(|error| match error {
             FileError::TooMuchData { .. } => FileError::TooMuchData {
                 limit: limits.max_sheet_bytes,
             },
             other => other,
         })?;
+        held += facts.held;
+        recalculates_on_load |= facts.recalculates_on_load;
     }
-    Ok(held)
+    Ok(Inspected {
+        held_by_calamine: held,
+        recalculates_on_load,
+    })
 }
 
 /// Opens the zip once its directory records are known not to make zip over-allocate.
@@ -139,12 +154,16 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(le)
 }
 
-fn scan_entry<R: Read>(entry: R, name: &str, budget: u64) -> Result<u64, FileError> {
+fn scan_entry<R: Read>(
+    entry: R,
+    name: &str,
+    budget: u64,
+) -> Result<xml_scan::PartFacts, FileError> {
     let mut reader = BufReader::with_capacity(64 * 1024, entry);
-    let held = xml_scan::scan_part(&mut reader, name, budget)?;
+    let facts = xml_scan::scan_part(&mut reader, name, budget)?;
     // Whatever the XML scan did not need is still inflated, so every byte is counted.
     io::copy(&mut reader, &mut io::sink()).map_err(|e| FileError::unreadable_part(name, &e))?;
-    Ok(held)
+    Ok(facts)
 }
 
 /// Counts inflated bytes across all entries and fails the read once past the limit.

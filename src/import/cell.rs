@@ -12,13 +12,16 @@ pub enum Cell {
     DateTime(String),
     /// The error code, e.g. "#DIV/0!".
     Error(String),
+    /// A formula saved without its value, by a program that writes formulas but does not
+    /// calculate them: what the cell shows is unknown until a spreadsheet program does.
+    UnsavedFormula,
 }
 
 impl Cell {
     /// The value as the user typed it; `None` for an empty cell.
     pub(crate) fn display(&self) -> Option<String> {
         match self {
-            Cell::Empty => None,
+            Cell::Empty | Cell::UnsavedFormula => None,
             Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => Some(s.clone()),
             Cell::Number(f) => Some(number_text(*f)),
             Cell::Int(i) => Some(i.to_string()),
@@ -30,6 +33,8 @@ impl Cell {
     pub(crate) fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
+            // Something is in it, just not known: the row is a row, and says so.
+            Cell::UnsavedFormula => false,
             Cell::Text(s) => s.trim().is_empty(),
             _ => false,
         }

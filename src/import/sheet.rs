@@ -21,8 +21,8 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, FileError> {
     }
     let sheet = match detect::detect_with(bytes, limits.max_archive_entries)? {
         FileKind::Xlsx => {
-            let held_by_calamine = archive::inspect(bytes, limits)?;
-            xlsx_reader::read(bytes, limits, held_by_calamine)?
+            let inspected = archive::inspect(bytes, limits)?;
+            xlsx_reader::read(bytes, limits, inspected)?
         }
         FileKind::Csv => csv_reader::read(bytes, limits)?,
     };

@@ -6,19 +6,23 @@
 
 use std::io::Cursor;
 
-use calamine::{DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use calamine::{
+    DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxCellFormulaMetadataRecord,
+    XlsxError,
+};
 
+use super::archive::Inspected;
 use super::cell::{Cell, Sheet};
 use super::error::FileError;
 use super::limits::Limits;
 use super::rows::Rows;
 
-/// `held_by_calamine`: what calamine will hold for the shared strings and styles, as
-/// `archive::inspect` estimated it.
+/// `inspected`: what `archive::inspect` found, among it what calamine will hold for the
+/// shared strings and styles.
 pub(super) fn read(
     bytes: &[u8],
     limits: &Limits,
-    held_by_calamine: u64,
+    inspected: Inspected,
 ) -> Result<Sheet, FileError> {
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
     let name = workbook
@@ -34,21 +38,43 @@ pub(super) fn read(
         }
         Err(e) => return Err(xlsx_error(e)),
     };
-    let mut rows = Rows::new(name.clone(), limits).holding(held_by_calamine)?;
-    // The streamed value of a formula cell is the result Excel cached when it last saved:
-    // the <f> element is skipped and the <v> beside it read.
-    while let Some(cell) = cells.next_cell().map_err(xlsx_error)? {
-        let (row, column) = cell.get_position();
-        rows.push(row, column, convert(cell.get_value()))?;
+    let mut rows = Rows::new(name.clone(), limits).holding(inspected.held_by_calamine)?;
+    // The streamed value of a formula cell is the result saved with it (`<v>`). The formula
+    // itself comes along in the same pass, so a formula saved without a result is told from
+    // an empty cell; a shared formula's text is not expanded, nor kept.
+    while let Some(cell) = cells
+        .next_cell_with_formula_metadata()
+        .map_err(xlsx_error)?
+    {
+        let (row, column) = cell.pos;
+        rows.push(row, column, convert(&cell, inspected.recalculates_on_load))?;
     }
     rows.finish()
+}
+
+/// A formula's cell: its saved value, unless it has none. Some programs write formulas
+/// without calculating them: openpyxl saves no value (`<v/>`); XlsxWriter, rust_xlsxwriter
+/// and libxlsxwriter save the number 0 and ask for the workbook to be calculated again when
+/// opened (`fullCalcOnLoad`). Such a 0 cannot be told from a 0 the program was given, so in
+/// a workbook asking for that, a formula's 0 is not taken as its value either: saving the
+/// file from a spreadsheet program settles both.
+fn convert(cell: &XlsxCellFormulaMetadataRecord<'_>, recalculates_on_load: bool) -> Cell {
+    if cell.formula.is_none() {
+        return value(&cell.value);
+    }
+    match cell.value {
+        DataRef::Empty => Cell::UnsavedFormula,
+        DataRef::Float(zero) if zero == 0.0 && recalculates_on_load => Cell::UnsavedFormula,
+        DataRef::Int(0) if recalculates_on_load => Cell::UnsavedFormula,
+        ref saved => value(saved),
+    }
 }
 
 /// calamine trims the text of `<t>` unless it carries `xml:space="preserve"` (which Excel
 /// writes whenever the text has outer spaces), so outer spaces may be lost only from files of
 /// other writers; names and emails are trimmed anyway, and a password with outer spaces is
 /// written by Excel with the attribute.
-fn convert(value: &DataRef<'_>) -> Cell {
+fn value(value: &DataRef<'_>) -> Cell {
     match value {
         DataRef::Empty => Cell::Empty,
         DataRef::String(s) => Cell::Text(s.clone()),
@@ -144,6 +170,63 @@ mod tests {
                 text("Ann-Lee"),
                 Cell::Error("#DIV/0!".into())
             ]
+        );
+    }
+
+    #[test]
+    fn formulas_written_without_their_value_are_not_empty_cells() {
+        // rust_xlsxwriter, given no result, saves 0 and asks for a calculation on opening.
+        let bytes = xlsx_from(|ws| {
+            for (c, h) in ["Name", "Email", "Password", "Nickname"].iter().enumerate() {
+                ws.write_string(0, c as u16, *h).unwrap();
+            }
+            ws.write_formula(1, 0, "=\"Ann\"&\" Lee\"").unwrap();
+            ws.write_formula(1, 1, "=LOWER(\"ANN@EXAMPLE.COM\")")
+                .unwrap();
+            ws.write_formula(1, 2, "=\"secret\"&\"-1\"").unwrap();
+            ws.write_formula(1, 3, Formula::new("=\"Annie\"").set_result("Annie"))
+                .unwrap();
+        });
+        let sheet = read(&bytes).unwrap();
+        assert_eq!(
+            sheet.rows[0].cells,
+            vec![
+                Cell::UnsavedFormula,
+                Cell::UnsavedFormula,
+                Cell::UnsavedFormula,
+                text("Annie")
+            ]
+        );
+        assert_eq!(shown(&sheet, 2)[0], None, "nothing to show of it");
+    }
+
+    #[test]
+    fn a_formula_with_no_value_element_or_an_empty_one_has_no_saved_value() {
+        // As openpyxl writes them (an empty <v>), or with none at all; no calcPr here, so a
+        // saved 0 is a 0, and an empty text result (Excel's t="str") is a value too.
+        let sheet_xml = format!(
+            "{SHEET_START}<sheetData><row r=\"1\">{}</row><row r=\"2\">\
+             <c r=\"A2\"><f>\"Ann\"</f><v/></c><c r=\"B2\"><f>B1</f></c>\
+             <c r=\"C2\"><f>0*1</f><v>0</v></c><c r=\"D2\" t=\"str\"><f>\"\"</f><v></v></c>\
+             <c r=\"E2\"><f t=\"shared\" ref=\"E2:E3\" si=\"0\">1+1</f></c></row>\
+             <row r=\"3\"><c r=\"E3\"><f t=\"shared\" si=\"0\"/></c></row></sheetData></worksheet>",
+            inline("A1", "Name")
+        );
+        let sheet = read(&xlsx_with(&[("xl/worksheets/sheet1.xml", &sheet_xml)])).unwrap();
+        assert_eq!(
+            sheet.rows[0].cells,
+            vec![
+                Cell::UnsavedFormula,
+                Cell::UnsavedFormula,
+                Cell::Number(0.0),
+                text(""),
+                Cell::UnsavedFormula
+            ]
+        );
+        assert_eq!(
+            sheet.rows[1].cells[4],
+            Cell::UnsavedFormula,
+            "a shared formula's copy"
         );
     }
 

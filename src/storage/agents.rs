@@ -1,5 +1,5 @@
 use super::{Result, Storage, StorageError, duplicate_or, placeholders};
-use crate::domain::{AgentName, Description, Email, Id, Nickname};
+use crate::domain::{AgentName, Description, Email, Id, Nickname, natural_key};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AgentRecord {
@@ -14,6 +14,8 @@ pub struct AgentRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub must_change_password: i64,
+    /// The name's [`natural_key`], as stored: what a page of agents goes on from.
+    pub sort_key: String,
 }
 
 impl AgentRecord {
@@ -27,17 +29,18 @@ impl AgentRecord {
     }
 }
 
-/// Where a page of agents by name goes on from: the last agent of the page before.
+/// Where a page of agents in natural order goes on from: the sort key and id of the last
+/// agent of the page before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentCursor {
-    pub name: String,
+    pub sort_key: String,
     pub id: Id,
 }
 
 impl AgentCursor {
     pub fn after(agent: &AgentRecord) -> AgentCursor {
         AgentCursor {
-            name: agent.name.clone(),
+            sort_key: agent.sort_key.clone(),
             id: agent.id,
         }
     }
@@ -84,15 +87,15 @@ pub struct ExportRow {
     pub last_sign_in_at: Option<i64>,
 }
 
-const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at, must_change_password";
+const AGENT_COLUMNS: &str = "id, group_id, name, nickname, email, description, enabled, password_hash, created_at, updated_at, must_change_password, sort_key";
 
 impl Storage {
     pub async fn create_agent(&self, agent: NewAgent<'_>) -> Result<Id> {
         let at = self.now();
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
-                                 password_hash, created_at, updated_at, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9) RETURNING id",
+                                 password_hash, created_at, updated_at, must_change_password, sort_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9, $10) RETURNING id",
         )
         .bind(agent.group_id)
         .bind(agent.name.as_str())
@@ -103,6 +106,7 @@ impl Storage {
         .bind(agent.password_hash)
         .bind(at)
         .bind(i64::from(agent.must_change_password))
+        .bind(natural_key(agent.name.as_str()))
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;
@@ -125,8 +129,9 @@ impl Storage {
             .await?)
     }
 
-    /// One page of a group's agents, by name, after `after` (the last of the page before): a
-    /// group may hold 100,000 agents, and a deep page costs what the first one does.
+    /// One page of a group's agents, in natural order, after `after` (the last of the page
+    /// before): a group may hold 100,000 agents, and a deep page costs what the first one
+    /// does, through the index on (group_id, sort_key, id).
     pub async fn agents_in_group(
         &self,
         group_id: Id,
@@ -134,23 +139,23 @@ impl Storage {
         after: Option<&AgentCursor>,
     ) -> Result<Vec<AgentRecord>> {
         let keyset = match after {
-            Some(_) => "AND (name, id) > ($3, $4)",
+            Some(_) => "AND (sort_key, id) > ($3, $4)",
             None => "",
         };
         let sql = format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 {keyset} \
-             ORDER BY name, id LIMIT $2"
+             ORDER BY sort_key, id LIMIT $2"
         );
         let mut query = sqlx::query_as(&sql).bind(group_id).bind(limit);
         if let Some(after) = after {
-            query = query.bind(after.name.as_str()).bind(after.id);
+            query = query.bind(after.sort_key.as_str()).bind(after.id);
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Agents whose name or email contains `needle` (already lower-cased) literally, within the
     /// groups given: `ann_lee` finds `ann_lee` only, `50%` finds `50%`. At most `limit` of
-    /// them, by name, and how many match in all.
+    /// them, in natural order, and how many match in all.
     pub async fn search_agents(
         &self,
         group_ids: &[Id],
@@ -166,7 +171,7 @@ impl Storage {
             placeholders(3, group_ids.len())
         );
         let pattern = format!("%{}%", escape_like(needle));
-        let sql = format!("SELECT {AGENT_COLUMNS} {matching} ORDER BY name, id LIMIT $2");
+        let sql = format!("SELECT {AGENT_COLUMNS} {matching} ORDER BY sort_key, id LIMIT $2");
         let mut query = sqlx::query_as(&sql).bind(&pattern).bind(limit);
         // The count takes the same parameters: $2 is there, unused, to keep the numbering.
         let count_sql = format!("SELECT COUNT(*) {matching} AND $2 = $2");
@@ -184,7 +189,7 @@ impl Storage {
         let updated = sqlx::query(
             "UPDATE agents SET group_id = $1, name = $2, nickname = $3, email = $4, email_key = $5, \
                                description = $6, enabled = $7, updated_at = $8, must_change_password = $9, \
-                               revision = revision + 1 WHERE id = $10",
+                               sort_key = $11, revision = revision + 1 WHERE id = $10",
         )
         .bind(update.group_id)
         .bind(update.name.as_str())
@@ -196,6 +201,7 @@ impl Storage {
         .bind(self.now())
         .bind(i64::from(update.must_change_password))
         .bind(id)
+        .bind(natural_key(update.name.as_str()))
         .execute(&self.pool)
         .await
         .map_err(duplicate_or)?;
@@ -316,7 +322,7 @@ impl Storage {
                 "SELECT group_id, name, email, nickname, description, enabled, created_at, last_sign_in_at \
                  FROM agents \
                  WHERE group_id IN ({}) \
-                 ORDER BY group_id, name, id",
+                 ORDER BY group_id, sort_key, id",
                 placeholders(1, chunk.len())
             );
             let mut query = sqlx::query_as(&sql);

@@ -12,7 +12,7 @@ use super::{
     import_chunks::{Chunk, close_chunks},
     placeholders,
 };
-use crate::domain::{Email, Id};
+use crate::domain::{Email, Id, natural_key};
 
 /// Which kind of end a row came to; with its message, the Result cell (`import::RowOutcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,7 +404,7 @@ async fn insert_agents(
     if agents.is_empty() {
         return Ok(HashMap::new());
     }
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
     let values = (0..agents.len())
         .map(|i| {
             let first = 1 + COLUMNS * i;
@@ -419,7 +419,7 @@ async fn insert_agents(
         .join(", ");
     let sql = format!(
         "INSERT INTO agents (group_id, name, email, email_key, password_hash, nickname, description, \
-                             import_job_id, must_change_password, created_at, enabled, updated_at) \
+                             import_job_id, must_change_password, sort_key, created_at, enabled, updated_at) \
          VALUES {values} ON CONFLICT (email_key) DO NOTHING RETURNING email_key, id"
     );
     let mut insert = sqlx::query_as::<_, (String, Id)>(&sql);
@@ -434,6 +434,7 @@ async fn insert_agents(
             .bind(agent.description.as_deref().unwrap_or_default())
             .bind(job_id)
             .bind(i64::from(agent.must_change_password))
+            .bind(natural_key(agent.name.as_str()))
             .bind(at);
     }
     Ok(insert.fetch_all(&mut **tx).await?.into_iter().collect())
@@ -474,7 +475,7 @@ async fn update_agent(
         return Ok(None);
     };
     let updated = sqlx::query(
-        "UPDATE agents SET name = $1, nickname = COALESCE($2, nickname), \
+        "UPDATE agents SET name = $1, sort_key = $9, nickname = COALESCE($2, nickname), \
                 description = COALESCE($3, description), \
                 password_hash = COALESCE($4, password_hash), updated_at = $5, revision = revision + 1, \
                 must_change_password = CASE WHEN $8 = 1 THEN 1 ELSE must_change_password END \
@@ -488,6 +489,7 @@ async fn update_agent(
     .bind(agent_id)
     .bind(before.revision)
     .bind(i64::from(agent.must_change_password))
+    .bind(natural_key(agent.name.as_str()))
     .execute(&mut **tx)
     .await?;
     if updated.rows_affected() == 0 {

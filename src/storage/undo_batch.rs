@@ -3,7 +3,7 @@
 //! the next owner starts from the rows whose `undo` is still NULL.
 
 use super::{Result, Storage, import_undo::UNDOABLE, placeholders};
-use crate::domain::Id;
+use crate::domain::{Id, natural_key};
 
 /// What [`Storage::undo_batch`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +246,7 @@ async fn restore_updated(
         return Ok(false);
     };
     let restored = sqlx::query(
-        "UPDATE agents SET group_id = $1, name = $2, nickname = $3, description = $4, \
+        "UPDATE agents SET group_id = $1, name = $2, sort_key = $10, nickname = $3, description = $4, \
                 password_hash = $5, revision = revision + 1, updated_at = $6, \
                 must_change_password = COALESCE($9, must_change_password) \
          WHERE id = $7 AND revision = $8",
@@ -260,6 +260,7 @@ async fn restore_updated(
     .bind(agent_id)
     .bind(revision)
     .bind(earlier.must_change_password)
+    .bind(natural_key(earlier.name))
     .execute(&mut **tx)
     .await?;
     if restored.rows_affected() == 0 {

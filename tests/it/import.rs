@@ -116,6 +116,8 @@ on_both_backends! {
             /* 14 */ vec![t(""), t(""), t("password-14")],
             /* 15 */ vec![t("Spaced Password"), t("spaced@example.com"), t("  pass word  ")],
             /* 16 */ vec![t("Truth"), t("bool@example.com"), C::B(true)],
+            /* 17 */ vec![C::Unsaved("=\"Una\""), t("unsaved@example.com"), t("password-17")],
+            /* 18 */ vec![t("Pat"), t("pat@example.com"), C::Unsaved("=\"top-secret-18\"")],
         ];
         let Some((app, _, status, cells)) = import(backend, "rules.xlsx", xlsx(&rows)).await else { return };
         let r = result_column(&cells);
@@ -136,7 +138,10 @@ on_both_backends! {
         assert!(outcome(14).contains("Name is required") && outcome(14).contains("Email is required"), "{}", outcome(14));
         assert_eq!(outcome(15), "Success");
         assert!(outcome(16).contains("Password must be text"), "{}", outcome(16));
-        assert_eq!((status["total_rows"].as_i64(), status["created"].as_i64(), status["failed"].as_i64()), (Some(14), Some(6), Some(8)));
+        assert_eq!(outcome(17), "Error: Name is a formula with no saved value; open the file in Excel and save it again");
+        assert_eq!(outcome(18), "Error: Password is a formula with no saved value; open the file in Excel and save it again");
+        assert_eq!(cells[17][2], "********", "a password formula is masked like any password");
+        assert_eq!((status["total_rows"].as_i64(), status["created"].as_i64(), status["failed"].as_i64()), (Some(16), Some(6), Some(10)));
 
         assert!(agent_signs_in(&app, "numbers@example.com", "12345678").await, "123456 typed as a number is 123456");
         assert!(agent_signs_in(&app, "zeros@example.com", "00012345").await, "leading zeros kept");

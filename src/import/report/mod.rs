@@ -121,7 +121,7 @@ fn measure(
 
 fn cell_chars(cell: &Cell) -> usize {
     match cell {
-        Cell::Empty => 0,
+        Cell::Empty | Cell::UnsavedFormula => 0,
         Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => s.chars().count(),
         Cell::Bool(true) => 4,
         Cell::Bool(false) => 5,
@@ -154,7 +154,8 @@ fn write_cell(
     let plain = Format::new();
     let format = format.unwrap_or(&plain);
     match cell {
-        Cell::Empty => {}
+        // Its value is not known, and a formula is never written.
+        Cell::Empty | Cell::UnsavedFormula => {}
         Cell::Text(s) | Cell::DateTime(s) | Cell::Error(s) => {
             ws.write_string_with_format(row, column, clip(s), format)?;
         }

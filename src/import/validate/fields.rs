@@ -42,6 +42,10 @@ pub(super) fn cell_text(
         Cell::Error(code) => Err(format!(
             "{field} holds the spreadsheet error {code}; fix the formula or type the value"
         )),
+        // Nothing of the cell is known, so nothing is quoted, for a password neither.
+        Cell::UnsavedFormula => Err(format!(
+            "{field} is a formula with no saved value; open the file in Excel and save it again"
+        )),
     }
 }
 

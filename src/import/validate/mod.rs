@@ -376,6 +376,45 @@ mod tests {
     }
 
     #[test]
+    fn a_formula_with_no_saved_value_fails_its_row_and_says_so() {
+        // Written by rust_xlsxwriter without results: the value is not in the file.
+        let bytes = crate::import::test_support::xlsx_from(|ws| {
+            for (c, h) in ["Name", "Email", "Password"].iter().enumerate() {
+                ws.write_string(0, c as u16, *h).unwrap();
+            }
+            ws.write_formula(1, 0, "=\"Ann\"").unwrap();
+            ws.write_string(1, 1, "ann@example.com").unwrap();
+            ws.write_string(1, 2, "password1").unwrap();
+            ws.write_string(2, 0, "Bob").unwrap();
+            ws.write_formula(2, 1, "=\"bob@example.com\"").unwrap();
+            ws.write_formula(2, 2, "=\"hunter2-secret\"").unwrap();
+        });
+        let sheet = read(&bytes).unwrap();
+        let rules = RowRules::creating(PasswordPolicy::default());
+        let out: Vec<String> =
+            validate_rows(&sheet, &Columns::find(&sheet.header).unwrap(), &rules)
+                .into_iter()
+                .map(|checked| match checked {
+                    Checked::Invalid { outcome, .. } => outcome.to_string(),
+                    _ => panic!("a formula with no saved value fails its row"),
+                })
+                .collect();
+        let unsaved = |field: &str| {
+            format!(
+                "{field} is a formula with no saved value; open the file in Excel and save it again"
+            )
+        };
+        assert_eq!(out[0], format!("Error: {}", unsaved("Name")));
+        assert_eq!(
+            out[1],
+            format!("Error: {}; {}", unsaved("Email"), unsaved("Password"))
+        );
+        assert!(!out[1].contains("hunter2"), "a password echoes nothing");
+        // Not "Name is required": the cell is not empty, its value is unknown.
+        assert!(!out[0].contains("required"), "{}", out[0]);
+    }
+
+    #[test]
     fn the_mask_fails_its_row_in_any_file() {
         let out = outcomes_of(
             &["Name", "Email", "Password"],

@@ -56,9 +56,23 @@ use super::error::FileError;
 use run_limit::{LongRun, MAX_RUN, RunLimit};
 use scan::Scan;
 
+/// What a part's scan found beyond its checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct PartFacts {
+    /// What calamine will hold for the shared strings and styles in it.
+    pub(super) held: u64,
+    /// The workbook asks to be calculated again when opened (`<calcPr fullCalcOnLoad="1">`):
+    /// its formulas' saved values may be placeholders (see `xlsx_reader`).
+    pub(super) recalculates_on_load: bool,
+}
+
 /// Scans one part; answers what calamine will hold for the shared strings and styles in it,
-/// which may be at most `budget` bytes.
-pub(super) fn scan_part<R: BufRead>(source: R, name: &str, budget: u64) -> Result<u64, FileError> {
+/// which may be at most `budget` bytes, and what else the reader needs to know of it.
+pub(super) fn scan_part<R: BufRead>(
+    source: R,
+    name: &str,
+    budget: u64,
+) -> Result<PartFacts, FileError> {
     let mut xml = Reader::from_reader(RunLimit::new(source));
     let config = xml.config_mut();
     config.check_end_names = false;

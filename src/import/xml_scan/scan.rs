@@ -3,6 +3,7 @@
 
 use quick_xml::events::BytesStart;
 
+use super::PartFacts;
 use super::attrs::{attrs, leading_number};
 use super::refs::{check_refs, check_row};
 use super::strings::SharedStrings;
@@ -14,6 +15,7 @@ pub(super) struct Scan {
     styles: Styles,
     formulas: u64,
     in_sheet_data: bool,
+    recalculates_on_load: bool,
     /// What calamine will hold for what this part says so far, and what it may.
     cost: u64,
     budget: u64,
@@ -26,6 +28,7 @@ impl Scan {
             styles: Styles::default(),
             formulas: 0,
             in_sheet_data: false,
+            recalculates_on_load: false,
             cost: 0,
             budget,
         }
@@ -42,6 +45,12 @@ impl Scan {
             "dimension" | "mergeCell" => check_refs(e, "ref", part)?,
             "c" if self.in_sheet_data => check_refs(e, "r", part)?,
             "row" if self.in_sheet_data => check_row(e, part)?,
+            // An xsd:boolean: "1" or "true".
+            "calcPr" => {
+                self.recalculates_on_load |= attrs(e, "fullCalcOnLoad")
+                    .iter()
+                    .any(|v| matches!(v.trim_ascii(), b"1" | b"true"));
+            }
             // Shared formula index `f si`: calamine's formula readers call
             // `formulas.resize(si + 1)`, so it must not exceed the `<f>` elements seen so far.
             "f" => {
@@ -82,10 +91,13 @@ impl Scan {
     }
 
     /// Answers what calamine will hold for the shared strings and styles of the whole part.
-    pub(super) fn finish(mut self, part: &str) -> Result<u64, FileError> {
+    pub(super) fn finish(mut self, part: &str) -> Result<PartFacts, FileError> {
         self.add_cost(self.styles.cost())?;
         self.strings.finish(part)?;
-        Ok(self.cost)
+        Ok(PartFacts {
+            held: self.cost,
+            recalculates_on_load: self.recalculates_on_load,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use std::{io::Write, sync::Once, time::Duration};
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
 use roster::{
     config::Config,
-    domain::Clock,
+    domain::{Clock, natural_key},
     jobs::Worker,
     startup::{Application, WorkerMode},
     storage::Storage,
@@ -374,22 +374,26 @@ impl TestApp {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     format!(
-                        "($2, ${}, ${}, ${}, $1, 1, 0, 0)",
-                        3 * i + 3,
-                        3 * i + 4,
-                        3 * i + 5
+                        "($2, ${}, ${}, ${}, ${}, $1, 1, 0, 0)",
+                        4 * i + 3,
+                        4 * i + 4,
+                        4 * i + 5,
+                        4 * i + 6
                     )
                 })
                 .collect();
+            // The sort key as the application writes it with every name.
             let sql = format!(
-                "INSERT INTO agents (group_id, name, email, email_key, password_hash, enabled, created_at, updated_at) VALUES {}",
+                "INSERT INTO agents (group_id, sort_key, name, email, email_key, password_hash, enabled, created_at, updated_at) VALUES {}",
                 values.join(", ")
             );
             let mut query = sqlx::query(&sql).bind(hash).bind(group);
             for n in chunk {
                 let email = format!("{}{n}@example.com", prefix.to_lowercase().replace(' ', ""));
+                let name = format!("{prefix} {n:05}");
                 query = query
-                    .bind(format!("{prefix} {n:05}"))
+                    .bind(natural_key(&name))
+                    .bind(name)
                     .bind(email.clone())
                     .bind(email);
             }

@@ -2,13 +2,16 @@
 
 use rust_xlsxwriter::{Format, Formula, Workbook};
 
-/// A cell to write: text, number, a formula with its cached value, a date, a boolean, an error.
+/// A cell to write: text, number, a formula with its cached value or without one, a date, a
+/// boolean, an error.
 #[derive(Clone, Debug)]
 pub enum C {
     T(&'static str),
     S(String),
     N(f64),
     F(&'static str, &'static str),
+    /// A formula written as programs that do not calculate write it: no result given.
+    Unsaved(&'static str),
     Date,
     B(bool),
     Blank,
@@ -33,6 +36,7 @@ pub fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
                 C::F(formula, cached) => sheet
                     .write_formula(r, c, Formula::new(*formula).set_result(*cached))
                     .map(|_| ()),
+                C::Unsaved(formula) => sheet.write_formula(r, c, *formula).map(|_| ()),
                 C::Date => sheet
                     .write_number_with_format(r, c, 45352.0, &date)
                     .map(|_| ()),
