@@ -538,3 +538,23 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+on_both_backends! {
+    async fn a_scoped_administrators_top_group_says_where_it_sits_and_stays_there(backend) {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        app.setup_master().await;
+        let support = app.create_group(None, "Support").await;
+        let tier = app.create_group(Some(support), "Tier 1").await;
+        let admin = app.admin_of("tier-admin@example.com", &[tier]).await;
+        let page = format!("/admin/groups/{tier}");
+        let shown = app.get_with(&admin, &page).await.text().await.unwrap();
+        assert!(shown.contains("id=\"parent-outside\""), "{shown}");
+        assert!(!shown.contains("id=\"parent_id\""), "no dropdown of groups they cannot choose: {shown}");
+        assert!(!shown.contains(">Support<"), "the group above stays unseen");
+        let saved = app.post_form_with(&admin, &page, &page, &[("name", "Tier One"), ("description", ""), ("enabled", "on")]).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+        let group = app.storage.all_groups().await.unwrap().into_iter().find(|g| g.id == tier).unwrap();
+        assert_eq!((group.name.as_str(), group.parent_id), ("Tier One", Some(support)), "renamed, not moved");
+        app.stop().await;
+    }
+}
