@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
+use super::forms::FieldErrors;
 use crate::{
     accounts::{SignInError, Throttled},
     import::{FileError, pipeline::SubmitError},
@@ -44,6 +45,9 @@ pub(crate) enum AppError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// Input refused field by field, as a form shows it beside each field; the API lists them.
+    #[error("Some fields need another value: {}.", .0.names())]
+    Invalid(FieldErrors),
     /// The request does not fit the object's state (cancelling an import that has ended).
     #[error("{0}")]
     Conflict(&'static str),
@@ -102,6 +106,7 @@ impl AppError {
             AppError::NotFound | AppError::SetupDone => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::File(FileError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -119,6 +124,7 @@ impl AppError {
             AppError::SetupDone => "Already set up",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
+            AppError::Invalid(_) => "Check the fields",
             AppError::Conflict(_) => "Not possible now",
             AppError::File(_) => "The file cannot be imported",
             AppError::TooManyAttempts(_) => "Too many attempts",
@@ -170,7 +176,8 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`.
+/// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`,
+/// with `"fields": {"email": "..."}` when input was refused field by field.
 #[derive(Debug)]
 pub(crate) struct ApiError(pub AppError);
 
@@ -184,7 +191,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.0;
         error.log();
-        let mut response = api_error_body(error.status(), error.title(), &error.to_string());
+        let mut response = match &error {
+            AppError::Invalid(fields) => {
+                let body = serde_json::json!({ "error": {
+                    "status": error.status().as_u16(),
+                    "title": error.title(),
+                    "message": error.to_string(),
+                    "fields": fields,
+                }});
+                (error.status(), Json(body)).into_response()
+            }
+            _ => api_error_body(error.status(), error.title(), &error.to_string()),
+        };
         if let Some(value) = error.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

@@ -50,6 +50,7 @@ pub struct NewAgent<'a> {
     pub email: &'a Email,
     pub description: &'a Description,
     pub password_hash: &'a str,
+    pub enabled: bool,
     pub must_change_password: bool,
 }
 
@@ -92,7 +93,7 @@ impl Storage {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
                                  password_hash, created_at, updated_at, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $10, $7, $8, $8, $9) RETURNING id",
         )
         .bind(agent.group_id)
         .bind(agent.name.as_str())
@@ -103,6 +104,7 @@ impl Storage {
         .bind(agent.password_hash)
         .bind(at)
         .bind(i64::from(agent.must_change_password))
+        .bind(i64::from(agent.enabled))
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;
