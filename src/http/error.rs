@@ -1,6 +1,8 @@
 //! Errors are pages: each maps to a status, a title and a message, rendered by `error.html`
 //! for the web and as JSON under `/api/`. A 500 hides its cause from the user and logs it.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -8,6 +10,8 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::forms::FieldErrors;
 use crate::{
@@ -191,18 +195,16 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.0;
         error.log();
-        let mut response = match &error {
-            AppError::Invalid(fields) => {
-                let body = serde_json::json!({ "error": {
-                    "status": error.status().as_u16(),
-                    "title": error.title(),
-                    "message": error.to_string(),
-                    "fields": fields,
-                }});
-                (error.status(), Json(body)).into_response()
-            }
-            _ => api_error_body(error.status(), error.title(), &error.to_string()),
+        let fields = match &error {
+            AppError::Invalid(fields) => Some(fields.messages()),
+            _ => None,
         };
+        let mut response = api_error_body(
+            error.status(),
+            error.title(),
+            &error.to_string(),
+            fields,
+        );
         if let Some(value) = error.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -210,10 +212,37 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn api_error_body(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "error": { "status": status.as_u16(), "title": title, "message": message }
-    });
+/// Every error body under `/api/`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorJson {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorDetail {
+    /// The HTTP status again, for scripts that keep only the body.
+    status: u16,
+    title: String,
+    message: String,
+    /// Input refused field by field (422): each field's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<BTreeMap<String, String>>,
+}
+
+fn api_error_body(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    fields: Option<BTreeMap<String, String>>,
+) -> Response {
+    let body = ErrorJson {
+        error: ErrorDetail {
+            status: status.as_u16(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+            fields,
+        },
+    };
     (status, Json(body)).into_response()
 }
 
@@ -239,7 +268,7 @@ pub(crate) async fn api_error_bodies(response: Response) -> Response {
         .unwrap_or_default();
     let reason = status.canonical_reason().unwrap_or("Error");
     let message = if text.is_empty() { reason } else { &text };
-    let mut response = api_error_body(status, reason, message);
+    let mut response = api_error_body(status, reason, message, None);
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             response.headers_mut().append(name, value.clone());

@@ -7,8 +7,7 @@ use crate::storage::StorageError;
 
 /// Messages by field name; a form is re-rendered with them and with the input kept, and the
 /// API answers them as a JSON object (`{"email": "…"}`).
-#[derive(Debug, Default, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Default)]
 pub(crate) struct FieldErrors(BTreeMap<&'static str, String>);
 
 impl FieldErrors {
@@ -33,6 +32,14 @@ impl FieldErrors {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Each field's message, for the API's error body.
+    pub(crate) fn messages(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(field, message)| ((*field).to_owned(), message.clone()))
+            .collect()
     }
 
     /// The fields with a message, as a sentence names them: "email, name".
