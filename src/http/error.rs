@@ -199,12 +199,8 @@ impl IntoResponse for ApiError {
             AppError::Invalid(fields) => Some(fields.messages()),
             _ => None,
         };
-        let mut response = api_error_body(
-            error.status(),
-            error.title(),
-            &error.to_string(),
-            fields,
-        );
+        let mut response =
+            api_error_body(error.status(), error.title(), &error.to_string(), fields);
         if let Some(value) = error.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

@@ -7,6 +7,7 @@ mod common;
 mod accounts_cli;
 mod admin_accounts;
 mod admin_center;
+mod api_crud;
 mod audit_log;
 mod browser;
 mod bulk_actions;

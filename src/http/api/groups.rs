@@ -18,11 +18,7 @@ use super::super::{
     },
 };
 use super::present;
-use crate::{
-    domain::Id,
-    org::Access,
-    storage::GroupRecord,
-};
+use crate::{domain::Id, org::Access, storage::GroupRecord};
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct GroupJson {

@@ -36,7 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/groups", get(groups::list).post(groups::create))
         .route(
             "/groups/{id}",
-            get(groups::show).patch(groups::update).delete(groups::delete),
+            get(groups::show)
+                .patch(groups::update)
+                .delete(groups::delete),
         )
         .route(
             "/groups/{id}/agents",
@@ -44,7 +46,9 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route(
             "/agents/{id}",
-            get(agents::show).patch(agents::update).delete(agents::delete),
+            get(agents::show)
+                .patch(agents::update)
+                .delete(agents::delete),
         )
         .route("/audit", get(super::audit::api))
         .route(
@@ -140,4 +144,3 @@ pub(crate) async fn revoke_token(
     }
     Ok(StatusCode::NO_CONTENT)
 }
-
