@@ -242,6 +242,15 @@ on_both_backends! {
         let (status, listed) = call(&app, &api, Method::GET, "/api/v1/groups", None).await;
         let ids: Vec<i64> = listed.as_array().unwrap().iter().map(id).collect();
         assert_eq!((status, ids), (StatusCode::OK, vec![alpha, alpha_child]));
+
+        // An administrator of a group below another is not told the name of the one above.
+        app.admin_of("nights-admin@example.com", &[alpha_child]).await;
+        let token: Value = Client::new().post(app.url("/api/v1/tokens"))
+            .json(&json!({"email": "nights-admin@example.com", "password": "admin password 1"}))
+            .send().await.unwrap().json().await.unwrap();
+        let nights = bearer(token["token"].as_str().unwrap());
+        let (status, own) = call(&app, &nights, Method::GET, &format!("/api/v1/groups/{alpha_child}"), None).await;
+        assert_eq!((status, own["path"].as_str(), own["parent_id"].clone()), (StatusCode::OK, Some("Alpha Nights"), Value::Null), "{own}");
         app.stop().await;
     }
 }

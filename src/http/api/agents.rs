@@ -184,6 +184,7 @@ pub(crate) struct NewAgentJson {
         (status = 422, description = "Fields refused, each with its message (a taken email on `email`)", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all, fields(group_id = group_id))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
@@ -267,6 +268,7 @@ pub(crate) struct AgentPatch {
         (status = 422, description = "Fields refused, each with its message (a group that is not yours on `group_id`)", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all, fields(agent_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
@@ -305,6 +307,7 @@ pub(crate) async fn update(
         (status = 404, description = "No such agent, or not yours", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all, fields(agent_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,

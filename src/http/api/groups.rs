@@ -27,7 +27,8 @@ pub(crate) struct GroupJson {
     parent_id: Option<Id>,
     name: String,
     description: String,
-    /// From the top of the tree, `/`-separated.
+    /// From the top of what this administrator sees, `/`-separated: a group above theirs is
+    /// not named.
     path: String,
     enabled: bool,
     /// Agents in this group itself, not in the groups below it.
@@ -42,7 +43,7 @@ impl GroupJson {
             parent_id: group.parent_id.filter(|parent| access.can_see(*parent)),
             name: group.name.clone(),
             description: group.description.clone(),
-            path: access.tree.path(group.id),
+            path: access.visible_path_with(group.id, "/"),
             enabled: group.is_enabled(),
             agent_count: group.agent_count,
         }
@@ -104,6 +105,7 @@ pub(crate) struct NewGroupJson {
         (status = 422, description = "Fields refused, each with its message", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     admin: ApiAdmin,
@@ -169,6 +171,7 @@ pub(crate) struct GroupPatch {
         (status = 422, description = "Fields refused (a move the rules do not allow is refused on `parent_id`)", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all, fields(group_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     admin: ApiAdmin,
@@ -206,6 +209,7 @@ const NOT_EMPTY: &str = "This group has agents or subgroups. Delete it with ever
         (status = 409, description = "The group is not empty", body = ErrorJson),
     ),
 )]
+#[tracing::instrument(skip_all, fields(group_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
