@@ -357,6 +357,8 @@ pub(crate) async fn update(
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
+    // The form always names a parent (the current one preselected); one it cannot read is
+    // said beside its field, and nothing is saved.
     let mut unreadable = FieldErrors::default();
     let parent = optional_id(&form.parent_id)
         .map_err(|message| unreadable.add("parent_id", message))
@@ -365,8 +367,7 @@ pub(crate) async fn update(
         name: &form.name,
         description: &form.description,
         enabled: ticked(&form.enabled),
-        // The form always names a parent: the one it is under is preselected.
-        parent: Some(parent.flatten()),
+        parent,
     };
     let errors = match update_group(&state, &user, &access, id, edit, unreadable).await? {
         Ok(()) => {
