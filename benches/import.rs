@@ -189,6 +189,7 @@ async fn check(storage: &Storage, config: &Config, group: i64) {
                 email: &email,
                 description: &Description::parse("").unwrap(),
                 password_hash: &hash,
+                enabled: true,
                 must_change_password: false,
             })
             .await

@@ -12,19 +12,21 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    audit::{self, Changes},
+    agent_edits::{
+        AgentFields, create_agent, delete_agent, set_password as set_agent_password, update_agent,
+        visible_agent,
+    },
     auth::AdminUser,
     center::Chrome,
     confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
-    forms::{FieldErrors, ResultExt, datetime, ticked},
+    forms::{FieldErrors, datetime, ticked},
     tree::{GroupOption, Selection, TreeItem, TreeView, group_options},
 };
 use crate::{
-    accounts::new_password_hash,
-    domain::{AgentName, Description, Email, Id, Nickname},
+    domain::Id,
     org::Access,
-    storage::{AgentRecord, AgentUpdate, AuditAction, AuditQuery, NewAgent, NewAuditEvent},
+    storage::{AgentRecord, AuditQuery},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,16 +156,6 @@ async fn history(state: &AppState, agent_id: Id) -> AppResult<Vec<String>> {
     Ok(lines)
 }
 
-/// The agent, if it is in a group this administrator sees.
-async fn visible_agent(state: &AppState, access: &Access, id: Id) -> AppResult<AgentRecord> {
-    state
-        .storage
-        .agent_by_id(id)
-        .await?
-        .filter(|agent| access.can_see(agent.group_id))
-        .ok_or(AppError::NotFound)
-}
-
 fn form_of(agent: &AgentRecord) -> AgentForm {
     AgentForm {
         name: agent.name.clone(),
@@ -205,61 +197,17 @@ pub(crate) async fn new_form(
     .await
 }
 
-/// The fields both forms share, parsed; errors land beside their fields.
-struct ParsedAgent {
-    name: AgentName,
-    nickname: Nickname,
-    email: Email,
-    description: Description,
-    group_id: Id,
-}
-
-fn parse_agent(form: &AgentForm, access: &Access, errors: &mut FieldErrors) -> Option<ParsedAgent> {
-    let name = errors.check("name", AgentName::parse(&form.name));
-    let nickname = errors.check("nickname", Nickname::parse(&form.nickname));
-    let email = errors.check("email", Email::parse(&form.email));
-    let description = errors.check("description", Description::parse(&form.description));
-    let group_id = form
-        .group_id
-        .trim()
-        .parse()
-        .ok()
-        .filter(|id| access.can_see(*id));
-    if group_id.is_none() {
-        errors.add("group_id", "Choose a group from the list");
+/// The form's fields as the shared code takes them; the password travels apart.
+fn fields_of(form: &AgentForm) -> AgentFields<'_> {
+    AgentFields {
+        name: &form.name,
+        nickname: &form.nickname,
+        email: &form.email,
+        description: &form.description,
+        group_id: form.group_id.trim().parse().ok(),
+        enabled: ticked(&form.enabled),
+        must_change_password: ticked(&form.must_change_password),
     }
-    Some(ParsedAgent {
-        name: name?,
-        nickname: nickname?,
-        email: email?,
-        description: description?,
-        group_id: group_id?,
-    })
-}
-
-const EMAIL_TAKEN: &str = "An agent with this email already exists";
-
-/// A taken email is said beside its field with the form's other errors, not only once they
-/// are fixed. (The insert still refuses a duplicate that appears meanwhile.)
-async fn email_free(
-    state: &AppState,
-    form: &AgentForm,
-    agent: Option<Id>,
-    errors: &mut FieldErrors,
-) -> AppResult<()> {
-    let Ok(email) = Email::parse(&form.email) else {
-        return Ok(());
-    };
-    let holder = state.storage.agent_by_email(&email).await?;
-    if holder.is_some_and(|holder| Some(holder.id) != agent) {
-        errors.add("email", EMAIL_TAKEN);
-    }
-    Ok(())
-}
-
-/// An agent as the audit log names them.
-fn subject_of(name: &AgentName, email: &Email) -> String {
-    format!("{name} <{email}>")
 }
 
 #[tracing::instrument(skip_all, fields(group_id = group_id))]
@@ -273,48 +221,14 @@ pub(crate) async fn create(
     if !access.can_see(group_id) {
         return Err(AppError::NotFound);
     }
-    let mut errors = FieldErrors::default();
-    let parsed = parse_agent(&form, &access, &mut errors);
-    email_free(&state, &form, None, &mut errors).await?;
-    let password_ok = errors
-        .check(
-            "password",
-            state.config.password_policy.check(&form.password),
-        )
-        .is_some();
-    if let (Some(agent), true) = (parsed, password_ok && errors.is_empty()) {
-        let password = form.password.clone();
-        let hash = new_password_hash(password).await;
-        let new = NewAgent {
-            group_id: agent.group_id,
-            name: &agent.name,
-            nickname: &agent.nickname,
-            email: &agent.email,
-            description: &agent.description,
-            password_hash: &hash,
-            must_change_password: ticked(&form.must_change_password),
-        };
-        let created = state.storage.create_agent(new).await.on_duplicate(
-            &mut errors,
-            "email",
-            EMAIL_TAKEN,
-        )?;
-        if let Some(id) = created {
-            let detail = match ticked(&form.must_change_password) {
-                true => "must change password at next sign-in",
-                false => "",
-            };
-            let subject = subject_of(&agent.name, &agent.email);
-            let event = NewAuditEvent {
-                group_id: Some(agent.group_id),
-                agent_id: Some(id),
-                detail,
-                ..NewAuditEvent::new(AuditAction::AgentCreated, &subject)
-            };
-            audit::record(&state, &user, event).await?;
+    let errors = match create_agent(&state, &user, &access, fields_of(&form), &form.password)
+        .await?
+    {
+        Ok(id) => {
             return Ok(Redirect::to(&format!("/admin/agents/{id}?done=created")).into_response());
         }
-    }
+        Err(errors) => errors,
+    };
     let form = AgentForm {
         password: String::new(),
         ..form
@@ -359,57 +273,12 @@ pub(crate) async fn update(
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
-    let mut errors = FieldErrors::default();
-    let parsed = parse_agent(&form, &access, &mut errors);
-    email_free(&state, &form, Some(id), &mut errors).await?;
-    if let Some(parsed) = parsed.filter(|_| errors.is_empty()) {
-        let update = AgentUpdate {
-            group_id: parsed.group_id,
-            name: &parsed.name,
-            nickname: &parsed.nickname,
-            email: &parsed.email,
-            description: &parsed.description,
-            enabled: ticked(&form.enabled),
-            must_change_password: ticked(&form.must_change_password),
-        };
-        let changes = Changes::default()
-            .field("name", &agent.name, update.name.as_str())
-            .field("nickname", &agent.nickname, update.nickname.as_str())
-            .field("email", &agent.email, update.email.as_str())
-            .field(
-                "description",
-                &agent.description,
-                update.description.as_str(),
-            )
-            .field(
-                "group",
-                &access.visible_path(agent.group_id),
-                &access.visible_path(update.group_id),
-            )
-            .flag("enabled", agent.is_enabled(), update.enabled)
-            .flag(
-                "must change password",
-                agent.must_change_password(),
-                update.must_change_password,
-            );
-        let saved = state.storage.update_agent(id, update).await.on_duplicate(
-            &mut errors,
-            "email",
-            EMAIL_TAKEN,
-        )?;
-        if saved.is_some() {
-            let subject = subject_of(&parsed.name, &parsed.email);
-            let detail = changes.text();
-            let event = NewAuditEvent {
-                group_id: Some(parsed.group_id),
-                agent_id: Some(id),
-                detail: &detail,
-                ..NewAuditEvent::new(AuditAction::AgentChanged, &subject)
-            };
-            audit::record(&state, &user, event).await?;
+    let errors = match update_agent(&state, &user, &access, &agent, fields_of(&form), None).await? {
+        Ok(()) => {
             return Ok(Redirect::to(&format!("/admin/agents/{id}?done=saved")).into_response());
         }
-    }
+        Err(errors) => errors,
+    };
     let page = agent_page(
         &state,
         &user,
@@ -440,9 +309,10 @@ pub(crate) async fn set_password(
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
-    if let Err(error) = state.config.password_policy.check(&form.password) {
-        let mut errors = FieldErrors::default();
-        errors.add("new_password", error.to_string());
+    let must_change = ticked(&form.must_change_password);
+    if let Err(errors) =
+        set_agent_password(&state, &user, &agent, &form.password, must_change).await?
+    {
         let page = agent_page(
             &state,
             &user,
@@ -450,31 +320,11 @@ pub(crate) async fn set_password(
             agent.group_id,
             Some(&agent),
             form_of(&agent),
-            errors,
+            errors.renamed("password", "new_password"),
         )
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let password = form.password;
-    let hash = new_password_hash(password).await;
-    let must_change = ticked(&form.must_change_password);
-    // The agent's sessions end: whoever knew the old password is signed out.
-    state
-        .storage
-        .set_agent_password(id, &hash, must_change, None)
-        .await?;
-    let subject = format!("{} <{}>", agent.name, agent.email);
-    let event = NewAuditEvent {
-        group_id: Some(agent.group_id),
-        agent_id: Some(id),
-        detail: if must_change {
-            "must change it at next sign-in"
-        } else {
-            ""
-        },
-        ..NewAuditEvent::new(AuditAction::AgentPasswordSet, &subject)
-    };
-    audit::record(&state, &user, event).await?;
     Ok(Redirect::to(&format!("/admin/agents/{id}?done=password")).into_response())
 }
 
@@ -514,14 +364,7 @@ pub(crate) async fn delete(
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
     let agent = visible_agent(&state, &access, id).await?;
-    state.storage.delete_agent(id).await?;
-    let subject = format!("{} <{}>", agent.name, agent.email);
-    let event = NewAuditEvent {
-        group_id: Some(agent.group_id),
-        agent_id: Some(id),
-        ..NewAuditEvent::new(AuditAction::AgentDeleted, &subject)
-    };
-    audit::record(&state, &user, event).await?;
+    delete_agent(&state, &user, &agent).await?;
     Ok(Redirect::to(&format!(
         "/admin/groups/{}?done=agent-deleted",
         agent.group_id

@@ -9,12 +9,13 @@ use axum::{
     extract::{Query, State},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
     auth::{AdminUser, ApiAdmin},
     center::Chrome,
-    error::{ApiResult, AppError, AppResult},
+    error::{ApiResult, AppError, AppResult, ErrorJson},
     forms::datetime,
     tree::{Selection, TreeItem, TreeView},
 };
@@ -59,14 +60,19 @@ impl Changes {
 /// Events on one page of the log.
 const PAGE_SIZE: i64 = 50;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LogQuery {
+    /// A group's id: its events and those of the groups below it.
     #[serde(default)]
     group: String,
+    /// An administrator's id (masters only).
     #[serde(default)]
     actor: String,
+    /// `agent`, `group`, `admin` or `import`.
     #[serde(default)]
     kind: String,
+    /// From 1.
     #[serde(default)]
     page: String,
 }
@@ -224,7 +230,7 @@ fn urlencoded(value: &str) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct EventJson {
     id: Id,
     at: i64,
@@ -258,6 +264,16 @@ impl From<AuditEvent> for EventJson {
 }
 
 /// `GET /api/v1/audit?group=&actor=&kind=&page=`: the page's events, newest first, at most 50.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "The page's events, newest first", body = [EventJson]),
+        (status = 404, description = "A group that is not yours", body = ErrorJson),
+    ),
+)]
 pub(crate) async fn api(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,

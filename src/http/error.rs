@@ -1,6 +1,8 @@
 //! Errors are pages: each maps to a status, a title and a message, rendered by `error.html`
 //! for the web and as JSON under `/api/`. A 500 hides its cause from the user and logs it.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -8,7 +10,10 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::forms::FieldErrors;
 use crate::{
     accounts::{SignInError, Throttled},
     import::{FileError, pipeline::SubmitError},
@@ -44,6 +49,9 @@ pub(crate) enum AppError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// Input refused field by field, as a form shows it beside each field; the API lists them.
+    #[error("Some fields need another value: {}.", .0.names())]
+    Invalid(FieldErrors),
     /// The request does not fit the object's state (cancelling an import that has ended).
     #[error("{0}")]
     Conflict(&'static str),
@@ -102,6 +110,7 @@ impl AppError {
             AppError::NotFound | AppError::SetupDone => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::File(FileError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -119,6 +128,7 @@ impl AppError {
             AppError::SetupDone => "Already set up",
             AppError::Forbidden(_) => "Not allowed",
             AppError::BadRequest(_) => "That did not work",
+            AppError::Invalid(_) => "Check the fields",
             AppError::Conflict(_) => "Not possible now",
             AppError::File(_) => "The file cannot be imported",
             AppError::TooManyAttempts(_) => "Too many attempts",
@@ -170,7 +180,8 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`.
+/// The same errors for `/api/`: `{"error": {"status": 404, "title": ..., "message": ...}}`,
+/// with `"fields": {"email": "..."}` when input was refused field by field.
 #[derive(Debug)]
 pub(crate) struct ApiError(pub AppError);
 
@@ -184,7 +195,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.0;
         error.log();
-        let mut response = api_error_body(error.status(), error.title(), &error.to_string());
+        let fields = match &error {
+            AppError::Invalid(fields) => Some(fields.messages()),
+            _ => None,
+        };
+        let mut response =
+            api_error_body(error.status(), error.title(), &error.to_string(), fields);
         if let Some(value) = error.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -192,10 +208,37 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn api_error_body(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "error": { "status": status.as_u16(), "title": title, "message": message }
-    });
+/// Every error body under `/api/`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorJson {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorDetail {
+    /// The HTTP status again, for scripts that keep only the body.
+    status: u16,
+    title: String,
+    message: String,
+    /// Input refused field by field (422): each field's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<BTreeMap<String, String>>,
+}
+
+fn api_error_body(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    fields: Option<BTreeMap<String, String>>,
+) -> Response {
+    let body = ErrorJson {
+        error: ErrorDetail {
+            status: status.as_u16(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+            fields,
+        },
+    };
     (status, Json(body)).into_response()
 }
 
@@ -221,7 +264,7 @@ pub(crate) async fn api_error_bodies(response: Response) -> Response {
         .unwrap_or_default();
     let reason = status.canonical_reason().unwrap_or("Error");
     let message = if text.is_empty() { reason } else { &text };
-    let mut response = api_error_body(status, reason, message);
+    let mut response = api_error_body(status, reason, message, None);
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             response.headers_mut().append(name, value.clone());

@@ -5,7 +5,8 @@ use std::{collections::BTreeMap, fmt::Display};
 use super::error::AppError;
 use crate::storage::StorageError;
 
-/// Messages by field name; a form is re-rendered with them and with the input kept.
+/// Messages by field name; a form is re-rendered with them and with the input kept, and the
+/// API answers them as a JSON object (`{"email": "…"}`).
 #[derive(Debug, Default)]
 pub(crate) struct FieldErrors(BTreeMap<&'static str, String>);
 
@@ -31,6 +32,28 @@ impl FieldErrors {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Each field's message, for the API's error body.
+    pub(crate) fn messages(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(field, message)| ((*field).to_owned(), message.clone()))
+            .collect()
+    }
+
+    /// The fields with a message, as a sentence names them: "email, name".
+    pub(crate) fn names(&self) -> String {
+        self.0.keys().copied().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The same message under the name a form gives the field: the shared code says `name`,
+    /// the panel's "new group" form calls it `new_name`.
+    pub(crate) fn renamed(mut self, from: &'static str, to: &'static str) -> FieldErrors {
+        if let Some(message) = self.0.remove(from) {
+            self.0.insert(to, message);
+        }
+        self
     }
 }
 

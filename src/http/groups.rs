@@ -11,13 +11,15 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    audit::{self, Changes},
     auth::AdminUser,
     bulk::BulkView,
     center::{Chrome, NewGroupForm, home_page},
     confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
-    forms::{FieldErrors, ResultExt, optional_id, ticked},
+    forms::{FieldErrors, optional_id, ticked},
+    group_edits::{
+        GroupEdit, NewGroup, create_group, delete_empty_group, update_group, visible_group,
+    },
     import_view::{ImportView, Moment},
     tree::{
         AGENTS_PER_PAGE, AgentsFrom, GroupOption, Selection, TreeItem, TreeView, group_options,
@@ -27,12 +29,9 @@ use crate::import::{RowOutcome, plural, summary_line};
 use crate::jobs::bulk::run_to_end;
 use crate::org::bulk::DONE_AT_ONCE;
 use crate::{
-    domain::{Description, GroupName, Id},
-    org::{Access, OrgTree},
-    storage::{
-        AgentRecord, AuditAction, BulkAction, GroupUpdate, ImportJob, JobState, NewAuditEvent,
-        NewBulkJob,
-    },
+    domain::Id,
+    org::Access,
+    storage::{AgentRecord, BulkAction, ImportJob, JobState, NewBulkJob},
 };
 
 /// How many past imports the Properties panel lists.
@@ -308,50 +307,30 @@ pub(crate) async fn group_page(
     })
 }
 
-fn visible_group(access: &Access, id: Id) -> AppResult<&crate::storage::GroupRecord> {
-    if access.can_see(id) {
-        access.tree.get(id).ok_or(AppError::NotFound)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 pub(crate) async fn create(
     State(state): State<AppState>,
     user: AdminUser,
     Form(form): Form<NewGroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    let mut errors = FieldErrors::default();
     let parent_id = optional_id(&form.parent_id)
         .ok()
-        .filter(|parent| access.may_create_under(*parent))
         .ok_or(AppError::NotFound)?;
-    let name = errors.check("new_name", GroupName::parse(&form.name));
-    let description = errors.check("new_description", Description::parse(&form.description));
-    if let (Some(name), Some(description)) = (&name, &description) {
-        let created = state
-            .storage
-            .create_group(parent_id, name, description)
-            .await
-            .on_duplicate(
-                &mut errors,
-                "new_name",
-                "A group with this name already exists here; choose another name",
-            )?;
-        if let Some(id) = created {
-            let path = match parent_id {
-                Some(parent) => format!("{}/{}", access.tree.path(parent), name.as_str()),
-                None => name.as_str().to_owned(),
-            };
-            let event = NewAuditEvent {
-                group_id: Some(id),
-                ..NewAuditEvent::new(AuditAction::GroupCreated, &path)
-            };
-            audit::record(&state, &user, event).await?;
+    let new = NewGroup {
+        parent_id,
+        name: &form.name,
+        description: &form.description,
+        enabled: true,
+    };
+    let errors = match create_group(&state, &user, &access, new).await? {
+        Ok(id) => {
             return Ok(Redirect::to(&format!("/admin/groups/{id}?done=created")).into_response());
         }
-    }
+        // The panel's "new group" form sits beside the group's own: its fields say so.
+        Err(errors) => errors
+            .renamed("name", "new_name")
+            .renamed("description", "new_description"),
+    };
     Ok(match parent_id {
         Some(parent) => group_page(
             &state,
@@ -378,53 +357,24 @@ pub(crate) async fn update(
     Form(form): Form<GroupForm>,
 ) -> AppResult<Response> {
     let access = user.access(&state).await?;
-    let before = visible_group(&access, id)?.clone();
-    let mut errors = FieldErrors::default();
-    let name = errors.check("name", GroupName::parse(&form.name));
-    let description = errors.check("description", Description::parse(&form.description));
-    let parent_id = match optional_id(&form.parent_id) {
-        Ok(requested) => errors.check("parent_id", access.move_group(id, requested)),
-        Err(message) => {
-            errors.add("parent_id", message);
-            None
-        }
+    // The form always names a parent (the current one preselected); one it cannot read is
+    // said beside its field, and nothing is saved.
+    let mut unreadable = FieldErrors::default();
+    let parent = optional_id(&form.parent_id)
+        .map_err(|message| unreadable.add("parent_id", message))
+        .ok();
+    let edit = GroupEdit {
+        name: &form.name,
+        description: &form.description,
+        enabled: ticked(&form.enabled),
+        parent,
     };
-    if let (Some(name), Some(description), Some(parent_id)) = (&name, &description, parent_id) {
-        let update = GroupUpdate {
-            name,
-            description,
-            enabled: ticked(&form.enabled),
-            parent_id,
-        };
-        let parent_path = |parent: Option<Id>| {
-            parent.map_or_else(|| "(top level)".to_owned(), |p| access.visible_path(p))
-        };
-        let changes = Changes::default()
-            .field("name", &before.name, name.as_str())
-            .field("description", &before.description, description.as_str())
-            .flag("enabled", before.is_enabled(), update.enabled)
-            .field(
-                "parent",
-                &parent_path(before.parent_id),
-                &parent_path(parent_id),
-            );
-        let saved = state.storage.update_group(id, update).await.on_duplicate(
-            &mut errors,
-            "name",
-            "A group with this name already exists there; choose another name",
-        )?;
-        if saved.is_some() {
-            let detail = changes.text();
-            let path = OrgTree::new(state.storage.all_groups().await?).path(id);
-            let event = NewAuditEvent {
-                group_id: Some(id),
-                detail: &detail,
-                ..NewAuditEvent::new(AuditAction::GroupChanged, &path)
-            };
-            audit::record(&state, &user, event).await?;
+    let errors = match update_group(&state, &user, &access, id, edit, unreadable).await? {
+        Ok(()) => {
             return Ok(Redirect::to(&format!("/admin/groups/{id}?done=saved")).into_response());
         }
-    }
+        Err(errors) => errors,
+    };
     let page = group_page(
         &state,
         &user,
@@ -508,18 +458,11 @@ pub(crate) async fn delete(
     let access = user.access(&state).await?;
     let group = visible_group(&access, id)?;
     let parent = group.parent_id.filter(|parent| access.can_see(*parent));
-    let path = access.tree.path(id);
     let done_at = |query: String| match parent {
         Some(parent) => format!("/admin/groups/{parent}?{query}"),
         None => format!("/admin?{query}"),
     };
-    if state.storage.delete_empty_group(id).await? {
-        // Recorded in the group above: the deleted group's own events stay where they were.
-        let event = NewAuditEvent {
-            group_id: group.parent_id,
-            ..NewAuditEvent::new(AuditAction::GroupDeleted, &path)
-        };
-        audit::record(&state, &user, event).await?;
+    if delete_empty_group(&state, &user, &access, id).await? {
         return Ok(Redirect::to(&done_at("done=group-deleted".into())).into_response());
     }
     if form.confirm_name.trim() != group.name {

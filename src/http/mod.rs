@@ -1,6 +1,7 @@
 //! Thin handlers: extract → call → render. One file per area, each with its page structs.
 
 mod admins;
+mod agent_edits;
 mod agent_portal;
 mod agents;
 mod api;
@@ -13,6 +14,7 @@ mod confirm;
 pub(crate) mod error;
 mod export;
 mod forms;
+mod group_edits;
 mod groups;
 mod health;
 mod import_undo;

@@ -110,6 +110,11 @@ impl Access {
     /// The path shown to this administrator: from their own root down, never naming a group
     /// they cannot see.
     pub(crate) fn visible_path(&self, id: Id) -> String {
+        self.visible_path_with(id, " / ")
+    }
+
+    /// [`Access::visible_path`] with another separator: the API writes `Paris/Night shift`.
+    pub(crate) fn visible_path_with(&self, id: Id, separator: &str) -> String {
         self.tree
             .ancestors(id)
             .into_iter()
@@ -117,6 +122,6 @@ impl Access {
             .filter(|gid| self.can_see(*gid))
             .filter_map(|gid| self.tree.get(gid).map(|group| group.name.as_str()))
             .collect::<Vec<_>>()
-            .join(" / ")
+            .join(separator)
     }
 }

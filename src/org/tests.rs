@@ -45,6 +45,7 @@ fn an_administrator_sees_only_below_their_groups() {
     assert!(!access.can_see(1) && !access.can_see(4) && !access.can_see(99));
     assert_eq!(access.roots(), vec![2]);
     assert_eq!(access.visible_path(3), "Paris / Night shift");
+    assert_eq!(access.visible_path_with(3, "/"), "Paris/Night shift");
     let master = Access::everything(sample());
     assert_eq!(master.roots(), vec![1, 4]);
     assert!(master.can_see(4) && !master.can_see(99));

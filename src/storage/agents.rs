@@ -53,6 +53,7 @@ pub struct NewAgent<'a> {
     pub email: &'a Email,
     pub description: &'a Description,
     pub password_hash: &'a str,
+    pub enabled: bool,
     pub must_change_password: bool,
 }
 
@@ -95,7 +96,7 @@ impl Storage {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agents (group_id, name, nickname, email, email_key, description, enabled, \
                                  password_hash, created_at, updated_at, must_change_password, sort_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9, $10) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $11, $7, $8, $8, $9, $10) RETURNING id",
         )
         .bind(agent.group_id)
         .bind(agent.name.as_str())
@@ -107,6 +108,7 @@ impl Storage {
         .bind(at)
         .bind(i64::from(agent.must_change_password))
         .bind(natural_key(agent.name.as_str()))
+        .bind(i64::from(agent.enabled))
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;

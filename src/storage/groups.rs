@@ -46,15 +46,28 @@ impl Storage {
         name: &GroupName,
         description: &Description,
     ) -> Result<Id> {
+        self.create_group_enabled(parent_id, name, description, true)
+            .await
+    }
+
+    /// A new group, disabled from the start when `enabled` is false (the API may ask for it).
+    pub(crate) async fn create_group_enabled(
+        &self,
+        parent_id: Option<Id>,
+        name: &GroupName,
+        description: &Description,
+        enabled: bool,
+    ) -> Result<Id> {
         let (id,): (Id,) = sqlx::query_as(
             "INSERT INTO agent_groups (parent_id, name, name_key, description, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $6, $5) RETURNING id",
         )
         .bind(parent_id)
         .bind(name.as_str())
         .bind(name.key())
         .bind(description.as_str())
         .bind(self.now())
+        .bind(i64::from(enabled))
         .fetch_one(&self.pool)
         .await
         .map_err(duplicate_or)?;

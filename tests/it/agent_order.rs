@@ -33,6 +33,7 @@ async fn create_agents(app: &TestApp, group: i64) -> Vec<(i64, String)> {
             description: &none,
             password_hash: "not a hash: nobody signs in here",
             must_change_password: false,
+            enabled: true,
         };
         agents.push((app.storage.create_agent(new).await.unwrap(), name));
     }

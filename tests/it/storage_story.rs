@@ -65,11 +65,11 @@ on_both_backends! {
         let ann = AgentName::parse("Ann").unwrap();
         let nick = Nickname::parse("").unwrap();
         let agent = storage
-            .create_agent(NewAgent { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, password_hash: "x", must_change_password: false })
+            .create_agent(NewAgent { group_id: tier1, name: &ann, nickname: &nick, email: &email("ann@example.com"), description: &none, password_hash: "x", enabled: true, must_change_password: false })
             .await
             .unwrap();
         let duplicate = storage
-            .create_agent(NewAgent { group_id: support, name: &ann, nickname: &nick, email: &email("ANN@example.com"), description: &none, password_hash: "x", must_change_password: false })
+            .create_agent(NewAgent { group_id: support, name: &ann, nickname: &nick, email: &email("ANN@example.com"), description: &none, password_hash: "x", enabled: true, must_change_password: false })
             .await;
         assert!(matches!(duplicate, Err(StorageError::Duplicate)));
         let groups = storage.all_groups().await.unwrap();
@@ -188,7 +188,7 @@ on_both_backends! {
         let none = Description::parse("").unwrap();
         let group = storage.create_group(None, &GroupName::parse("Support").unwrap(), &none).await.unwrap();
         let (name, nickname, address) = (AgentName::parse("Zoe").unwrap(), Nickname::parse("").unwrap(), email("zoe@bücher.de"));
-        let new = NewAgent { group_id: group, name: &name, nickname: &nickname, email: &address, description: &none, password_hash: "h", must_change_password: false };
+        let new = NewAgent { group_id: group, name: &name, nickname: &nickname, email: &address, description: &none, password_hash: "h", enabled: true, must_change_password: false };
         let zoe = storage.create_agent(new).await.unwrap();
         // As an earlier version stored it: the domain as typed, and no record of the fix.
         let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();

@@ -4,7 +4,7 @@
 use reqwest::{Client, Response, header, redirect::Policy};
 use roster::storage::SessionKind;
 
-use super::routes::{Body, E, ROLES, Role, routes};
+use super::routes::{E, ROLES, Role, routes};
 use super::world::{ADMIN_PASSWORD, ALPHA_ADMIN, BRAVO_ADMIN, world};
 use crate::common::{MASTER_EMAIL, MASTER_PASSWORD, TestApp, location};
 
@@ -84,7 +84,8 @@ on_both_backends! {
             (Role::AdminB, api_token(&world.app, BRAVO_ADMIN, ADMIN_PASSWORD).await),
             (Role::Master, api_token(&world.app, MASTER_EMAIL, MASTER_PASSWORD).await),
         ];
-        for row in routes().iter().filter(|r| r.path.starts_with("/api/") && !matches!(r.body, Body::Json(_))) {
+        // The token request aside: it is how a token is had, not a route a token opens.
+        for row in routes().iter().filter(|r| r.path.starts_with("/api/") && r.path != "/api/v1/tokens") {
             for (role, token) in &tokens {
                 n += 1;
                 let column = ROLES.iter().position(|r| r == role).unwrap();

@@ -135,12 +135,21 @@ const WRONG_CURRENT: Body = Body::Form(&[
     ("again", "another password 9"),
 ]);
 const WRONG_TOKEN: Body = Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#);
+/// The API's changes, in JSON; `{n}` keeps each request's names and emails its own.
+const API_NEW_GROUP: Body = Body::Json(r#"{"name":"Api Group {n}","parent_id":{group_a}}"#);
+const API_GROUP_A: Body = Body::Json(r#"{"description":"Api {n}"}"#);
+const API_NEW_AGENT: Body = Body::Json(
+    r#"{"name":"Api Agent {n}","email":"api.{n}@example.com","password":"api password {n}"}"#,
+);
+const API_AGENT_A: Body = Body::Json(r#"{"nickname":"Api {n}"}"#);
+const CREATED: E = E::Code(201);
+const CONFLICT: E = E::Code(409);
 const TO_ADMIN: E = E::To("/admin");
 const ACCEPTED: E = E::Code(202);
 const GONE: E = E::Code(204);
 const WRONG: E = E::Code(401);
 
-/// Every route of src/http/mod.rs and src/http/api.rs. A new route is one line here; the
+/// Every route of src/http/mod.rs and src/http/api/mod.rs. A new route is one line here; the
 /// answers are for: anonymous, agent, administrator of A, administrator of B, master.
 #[rustfmt::skip]
 pub(super) fn routes() -> Vec<Row> {
@@ -208,6 +217,17 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::GET, "/api/v1/imports/{job_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
         row(M::GET, "/api/v1/imports/{job_a}/result", Nothing, [API_NO, API_NO, OK, NF, OK]),
         row(M::GET, "/api/v1/no/such/thing", Nothing, all(NF)),
+        row(M::GET, "/api/v1/openapi.json", Nothing, all(OK)),
+        row(M::POST, "/api/v1/groups", API_NEW_GROUP, [API_NO, API_NO, CREATED, NF, CREATED]),
+        row(M::GET, "/api/v1/groups/{group_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::PATCH, "/api/v1/groups/{group_a}", API_GROUP_A, [API_NO, API_NO, OK, NF, OK]),
+        row(M::DELETE, "/api/v1/groups/{group_a}", Nothing, [API_NO, API_NO, CONFLICT, NF, CONFLICT]),
+        row(M::DELETE, "/api/v1/groups/{fresh_group}", Nothing, [API_NO, API_NO, GONE, NF, GONE]),
+        row(M::GET, "/api/v1/groups/{group_a}/agents?limit=1", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::POST, "/api/v1/groups/{group_a}/agents", API_NEW_AGENT, [API_NO, API_NO, CREATED, NF, CREATED]),
+        row(M::GET, "/api/v1/agents/{agent_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::PATCH, "/api/v1/agents/{agent_a}", API_AGENT_A, [API_NO, API_NO, OK, NF, OK]),
+        row(M::DELETE, "/api/v1/agents/{fresh_agent}", Nothing, [API_NO, API_NO, GONE, NF, GONE]),
         ending(M::POST, "/logout", EMPTY, all(LOGIN)),
         ending(M::POST, "/agent/logout", EMPTY, all(E::To("/agent/login"))),
         ending(M::DELETE, "/api/v1/tokens/current", Nothing, [API_NO, API_NO, GONE, GONE, GONE]),

@@ -212,7 +212,7 @@ impl World {
             }
             Body::Json(json) => request
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(json),
+                .body(self.fill(json, n).await),
         };
         request.send().await.expect("the server answers")
     }

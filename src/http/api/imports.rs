@@ -1,130 +1,29 @@
-//! The JSON API under `/api/v1`, with the web's rights. Scripts get a token from
-//! `POST /api/v1/tokens` and send it as `Authorization: Bearer <token>`.
+//! Imports through the API: a group's imports, an upload, one import's status and result
+//! file, cancel and undo.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Multipart, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{
+use super::super::{
     AppState,
-    auth::{ApiAdmin, ClientAddress},
-    error::{ApiResult, AppError},
+    auth::ApiAdmin,
+    error::{ApiResult, AppError, ErrorJson},
     groups::ROW_ERRORS_SHOWN,
     import_undo::undo_job,
     import_view::{ImportView, Moment},
     imports::{cancel_job, result_download, visible_job},
-    session::MaybeSession,
     upload::submit_upload,
 };
-use crate::{
-    accounts::{Attempt, sign_in},
-    domain::Id,
-    import::RowOutcome,
-    storage::{ImportJob, SessionKind},
-};
-
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tokens", post(create_token))
-        .route("/tokens/current", delete(revoke_token))
-        .route("/groups", get(groups))
-        .route("/audit", get(super::audit::api))
-        .route("/groups/{id}/imports", get(group_imports).post(upload))
-        .route("/imports/{id}", get(status))
-        .route("/imports/{id}/result", get(result))
-        .route("/imports/{id}/cancel", post(cancel))
-        .route("/imports/{id}/undo", post(undo))
-        .fallback(|| async { super::error::ApiError(AppError::NotFound) })
-        .layer(axum::middleware::map_response(
-            super::error::api_error_bodies,
-        ))
-}
-
-#[derive(Deserialize)]
-struct TokenRequest {
-    email: String,
-    password: String,
-}
-
-#[derive(Serialize)]
-struct TokenResponse {
-    token: String,
-    token_type: &'static str,
-}
-
-async fn create_token(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    Json(request): Json<TokenRequest>,
-) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    let attempt = Attempt {
-        kind: SessionKind::Api,
-        email: &request.email,
-        password: request.password,
-        address,
-        previous: None,
-    };
-    let token = sign_in(&state.storage, attempt)
-        .await
-        .map_err(AppError::from)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenResponse {
-            token,
-            token_type: "Bearer",
-        }),
-    ))
-}
-
-async fn revoke_token(
-    State(state): State<AppState>,
-    _admin: ApiAdmin,
-    MaybeSession(session): MaybeSession,
-) -> ApiResult<StatusCode> {
-    if let Some(session) = session {
-        state.storage.delete_session(&session.token_hash).await?;
-    }
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Serialize)]
-struct GroupJson {
-    id: Id,
-    parent_id: Option<Id>,
-    name: String,
-    path: String,
-    enabled: bool,
-    agent_count: i64,
-}
-
-async fn groups(
-    State(state): State<AppState>,
-    ApiAdmin(user): ApiAdmin,
-) -> ApiResult<Json<Vec<GroupJson>>> {
-    let access = user.access(&state).await?;
-    let groups = access
-        .visible_ids()
-        .into_iter()
-        .filter_map(|id| access.tree.get(id))
-        .map(|group| GroupJson {
-            id: group.id,
-            parent_id: group.parent_id.filter(|parent| access.can_see(*parent)),
-            name: group.name.clone(),
-            path: access.tree.path(group.id),
-            enabled: group.is_enabled(),
-            agent_count: group.agent_count,
-        })
-        .collect();
-    Ok(Json(groups))
-}
+use crate::{domain::Id, import::RowOutcome, storage::ImportJob};
 
 /// An import's state as scripts and the progress bar read it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ImportJson {
     id: Id,
     group_id: Id,
@@ -158,7 +57,7 @@ pub(crate) struct ImportJson {
     row_errors: Option<Vec<RowErrorJson>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RowErrorJson {
     row: i64,
     message: String,
@@ -212,7 +111,20 @@ impl ImportJson {
     }
 }
 
-async fn group_imports(
+/// A group's latest imports, newest first (at most 100).
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{id}/imports",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The group's id"),
+    ),
+    responses(
+        (status = 200, description = "The group's imports", body = [ImportJson]),
+        (status = 404, description = "No such group, or not yours", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn group_imports(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(group_id): Path<Id>,
@@ -231,7 +143,22 @@ async fn group_imports(
 
 /// `multipart/form-data` with a `file` field. Answers 202 with the job at once; a file
 /// rejected as a whole answers 422 with the reason and creates nothing.
-async fn upload(
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{id}/imports",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The group's id"),
+    ),
+    request_body(content = ImportUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Accepted: the import runs in the background", body = ImportJson),
+        (status = 404, description = "No such group, or not yours", body = ErrorJson),
+        (status = 413, description = "The file is too large", body = ErrorJson),
+        (status = 422, description = "The file cannot be imported", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn upload(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(group_id): Path<Id>,
@@ -249,7 +176,20 @@ async fn upload(
     Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())
 }
 
-async fn status(
+/// One import's state, counts and first row errors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/imports/{id}",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The import's id"),
+    ),
+    responses(
+        (status = 200, description = "The import", body = ImportJson),
+        (status = 404, description = "No such import, or not yours", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn status(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(job_id): Path<Id>,
@@ -262,7 +202,20 @@ async fn status(
     Ok(Json(json))
 }
 
-async fn result(
+/// The result file: the uploaded rows with what became of each.
+#[utoipa::path(
+    get,
+    path = "/api/v1/imports/{id}/result",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The import's id"),
+    ),
+    responses(
+        (status = 200, description = "The result file, in the uploaded file's format", content_type = "application/octet-stream"),
+        (status = 404, description = "No such import or result, or not yours", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn result(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(job_id): Path<Id>,
@@ -272,7 +225,20 @@ async fn result(
 
 /// Stops a queued or running import after its batch: 202 with its status; 409 when it has
 /// already ended.
-async fn cancel(
+#[utoipa::path(
+    post,
+    path = "/api/v1/imports/{id}/cancel",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The import's id"),
+    ),
+    responses(
+        (status = 202, description = "Cancelling", body = ImportJson),
+        (status = 404, description = "No such import, or not yours", body = ErrorJson),
+        (status = 409, description = "It has ended already", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn cancel(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(job_id): Path<Id>,
@@ -285,7 +251,20 @@ async fn cancel(
 
 /// Takes an ended import back, as a durable job: 202 with its status (state `undoing`); 409
 /// when it is undone or undoing already, still running, or was a check.
-async fn undo(
+#[utoipa::path(
+    post,
+    path = "/api/v1/imports/{id}/undo",
+    tag = "imports",
+    params(
+        ("id" = Id, Path, description = "The import's id"),
+    ),
+    responses(
+        (status = 202, description = "Undoing", body = ImportJson),
+        (status = 404, description = "No such import, or not yours", body = ErrorJson),
+        (status = 409, description = "Undone or undoing already, still running, or a check", body = ErrorJson),
+    ),
+)]
+pub(crate) async fn undo(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(job_id): Path<Id>,
@@ -294,4 +273,20 @@ async fn undo(
     let job = visible_job(&state, &user, job_id).await?;
     let view = ImportView::latest(&state, &job).await?;
     Ok((StatusCode::ACCEPTED, Json(ImportJson::new(view, &job))).into_response())
+}
+
+/// The upload's `multipart/form-data` fields, as the document describes them; the handler
+/// reads the parts one by one itself (the file is streamed, never held whole).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ImportUpload {
+    /// The spreadsheet: .xlsx or .csv.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `create` (the default), `update` or `skip`.
+    mode: Option<String>,
+    /// `true`: check every row and change nothing.
+    dry_run: Option<bool>,
+    /// `true`: the agents created must change their password at their first sign-in.
+    must_change_password: Option<bool>,
 }
