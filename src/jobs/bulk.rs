@@ -32,6 +32,15 @@ pub(crate) async fn step(
         return Ok(None);
     };
     let access = Access::of_sender(storage, job.actor.admin_id).await?;
+    // A move whose group was deleted (or taken from its administrator) since it was confirmed
+    // would fail every batch for ever: it ends, saying why, with what it moved so far.
+    if let BulkAction::Move { to } = job.action
+        && !access.can_see(to)
+    {
+        let why = "The group to move to was deleted meanwhile, or is no longer yours.";
+        storage.fail_bulk_job(job.id, owner, why).await?;
+        return Ok(Some(BulkStep::Finished));
+    }
     let decide = |agent: &_| access.bulk_change(job.action, agent);
     let batch = storage
         .bulk_batch(&job, owner, lease_seconds, BULK_BATCH, &decide)

@@ -240,3 +240,27 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+on_both_backends! {
+    async fn a_move_whose_group_is_deleted_meanwhile_ends_saying_so(backend) {
+        let Some(app) = TestApp::spawn_driven(backend).await else { return };
+        app.setup_master().await;
+        let from = app.create_group(None, "Support").await;
+        let to = app.create_group(None, "Sales").await;
+        let hash = roster::domain::hash_password(MASTER_PASSWORD);
+        app.seed_agents(from, "Agent", 0..300, &hash).await;
+        let to_id = to.to_string();
+        let fields = [("action", "move"), ("target_group_id", to_id.as_str()), ("all", "1"), ("confirmed", "1")];
+        let back = location(&app.post_form(&properties(from), &bulk(from), &fields).await);
+        let delete = format!("/admin/groups/{to}/delete");
+        assert_eq!(app.post_form(&delete, &delete, &[]).await.status(), StatusCode::SEE_OTHER, "Sales, still empty, is deleted");
+
+        let worker = app.worker();
+        assert_eq!(worker.step().await.unwrap(), Step::Bulk(BulkStep::Finished), "ends instead of failing every batch");
+        assert_eq!(worker.step().await.unwrap(), Step::Idle);
+        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM agents WHERE group_id = {from}")).await, 300, "nobody moved");
+        let shown = page(&app, &back).await;
+        assert!(shown.contains("stopped after 0 of 300. The group to move to was deleted meanwhile"), "{shown}");
+        app.stop().await;
+    }
+}
