@@ -168,23 +168,31 @@ pub(crate) async fn submit(
     }
     let actor = user.actor();
     let subject = subject_of(&access, action);
-    let job_id = state
-        .storage
-        .create_bulk_job(NewBulkJob {
-            shown_in: Some(group_id),
-            action,
-            subject: &subject,
-            actor: &actor,
-            agent_ids: &agent_ids,
-        })
-        .await?;
-    if agent_ids.len() <= DONE_AT_ONCE {
+    let job = NewBulkJob {
+        shown_in: Some(group_id),
+        action,
+        subject: &subject,
+        actor: &actor,
+        agent_ids: &agent_ids,
+    };
+    let job_id = start(&state, job).await?;
+    Ok(Redirect::to(&format!("/admin/groups/{group_id}?bulk={job_id}")).into_response())
+}
+
+/// Stores the job and, for a selection small enough, does it before the answer; a larger one
+/// is left to the worker, woken for it. The job's id, for the banner.
+pub(crate) async fn start(state: &AppState, job: NewBulkJob<'_>) -> AppResult<Id> {
+    let small = job.agent_ids.len() <= DONE_AT_ONCE;
+    let job_id = state.storage.create_bulk_job(job).await?;
+    if small {
+        // The request's own lease name: should the answer be dropped midway, the worker
+        // takes the job over once this lease runs out.
         let owner = format!("request-{:016x}", rand::random::<u64>());
         run_to_end(&state.storage, &owner, state.config.job_lease, job_id).await?;
     } else {
         state.worker.wake();
     }
-    Ok(Redirect::to(&format!("/admin/groups/{group_id}?bulk={job_id}")).into_response())
+    Ok(job_id)
 }
 
 /// The agents the form means, within what this administrator sees of `group_id` (and below,

@@ -1,4 +1,4 @@
-//! Group Properties: view, create, rename, move, enable/disable, delete.
+//! Group Properties: view, create, rename, move, enable/disable (deletion: `group_delete`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,24 +14,18 @@ use super::{
     auth::AdminUser,
     bulk::BulkView,
     center::{Chrome, NewGroupForm, home_page},
-    confirm::{ConfirmDelete, Question, confirm_page},
     error::{AppError, AppResult},
     forms::{FieldErrors, optional_id, ticked},
-    group_edits::{
-        GroupEdit, NewGroup, create_group, delete_empty_group, update_group, visible_group,
-    },
+    group_edits::{GroupEdit, NewGroup, create_group, update_group, visible_group},
     import_view::{ImportView, Moment},
     tree::{
         AGENTS_PER_PAGE, AgentsFrom, GroupOption, Selection, TreeItem, TreeView, group_options,
     },
 };
-use crate::import::{RowOutcome, plural, summary_line};
-use crate::jobs::bulk::run_to_end;
-use crate::org::bulk::DONE_AT_ONCE;
+use crate::import::{RowOutcome, summary_line};
 use crate::{
     domain::Id,
-    org::Access,
-    storage::{AgentRecord, BulkAction, ImportJob, JobState, NewBulkJob},
+    storage::{AgentRecord, ImportJob, JobState},
 };
 
 /// How many past imports the Properties panel lists.
@@ -386,116 +380,4 @@ pub(crate) async fn update(
     )
     .await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-}
-
-/// Asks before deleting a group. A group with agents or subgroups is deleted with all of
-/// them once its name is typed; the page says how many first.
-pub(crate) async fn confirm_delete(
-    State(state): State<AppState>,
-    user: AdminUser,
-    Path(id): Path<Id>,
-) -> AppResult<ConfirmDelete> {
-    let access = user.access(&state).await?;
-    deletion_page(&state, &user, &access, id, None).await
-}
-
-/// The confirmation, with `error` beside the typed name when it did not match.
-async fn deletion_page(
-    state: &AppState,
-    user: &AdminUser,
-    access: &Access,
-    id: Id,
-    error: Option<&'static str>,
-) -> AppResult<ConfirmDelete> {
-    let group = visible_group(access, id)?;
-    let subgroups = access.tree.subtree(id).len() as i64 - 1;
-    let agents = access.tree.agents_below(id);
-    let path = access.visible_path(id);
-    let empty = agents == 0 && subgroups == 0;
-    let consequence = match empty {
-        true => format!(
-            "{path} is empty. It will be deleted with its import history. This cannot be undone."
-        ),
-        false => format!(
-            "{path} will be deleted with everything in it: {} and {}, with their import history. \
-             The agents are signed out at once. This cannot be undone.",
-            plural(subgroups, "subgroup", "subgroups"),
-            plural(agents, "agent", "agents"),
-        ),
-    };
-    let question = Question {
-        heading: format!("Delete group {}?", group.name),
-        consequence,
-        action: format!("/admin/groups/{id}/delete"),
-        back: format!("/admin/groups/{id}"),
-        button: "Delete group",
-    };
-    let selection = Selection {
-        group: Some(id),
-        ..Selection::default()
-    };
-    let page = confirm_page(state, user, access, selection, question).await?;
-    Ok(match empty {
-        true => page,
-        false => page.typing(&group.name, error),
-    })
-}
-
-#[derive(Deserialize, Default)]
-pub(crate) struct DeleteForm {
-    /// The group's name, typed to confirm deleting it with everything in it.
-    #[serde(default)]
-    confirm_name: String,
-}
-
-#[tracing::instrument(skip_all, fields(group_id = id))]
-pub(crate) async fn delete(
-    State(state): State<AppState>,
-    user: AdminUser,
-    Path(id): Path<Id>,
-    Form(form): Form<DeleteForm>,
-) -> AppResult<Response> {
-    let access = user.access(&state).await?;
-    let group = visible_group(&access, id)?;
-    let parent = group.parent_id.filter(|parent| access.can_see(*parent));
-    let done_at = |query: String| match parent {
-        Some(parent) => format!("/admin/groups/{parent}?{query}"),
-        None => format!("/admin?{query}"),
-    };
-    if delete_empty_group(&state, &user, &access, id).await? {
-        return Ok(Redirect::to(&done_at("done=group-deleted".into())).into_response());
-    }
-    if form.confirm_name.trim() != group.name {
-        let error = match form.confirm_name.trim().is_empty() {
-            true => "Type the group's name to delete it with everything in it",
-            false => "That is not the group's name: type it exactly as shown",
-        };
-        let page = deletion_page(&state, &user, &access, id, Some(error)).await?;
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    let subtree = access.tree.subtree(id);
-    if state.storage.imports_running_in(&subtree).await? {
-        return Err(AppError::Conflict(
-            "An import into this group or a group below it has not ended. Wait for it or cancel it, then delete the group.",
-        ));
-    }
-    let agent_ids = state.storage.agent_ids_in_groups(&subtree).await?;
-    let actor = user.actor();
-    let job_id = state
-        .storage
-        .create_bulk_job(NewBulkJob {
-            shown_in: parent,
-            action: BulkAction::DeleteGroup { group: id },
-            subject: &access.visible_path(id),
-            actor: &actor,
-            agent_ids: &agent_ids,
-        })
-        .await?;
-    if agent_ids.len() <= DONE_AT_ONCE {
-        let owner = format!("request-{:016x}", rand::random::<u64>());
-        run_to_end(&state.storage, &owner, state.config.job_lease, job_id).await?;
-    } else {
-        state.worker.wake();
-    }
-    Ok(Redirect::to(&done_at(format!("bulk={job_id}"))).into_response())
 }

@@ -14,6 +14,7 @@ mod confirm;
 pub(crate) mod error;
 mod export;
 mod forms;
+mod group_delete;
 mod group_edits;
 mod groups;
 mod health;
@@ -94,7 +95,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/admin/groups/{id}", get(groups::show).post(groups::update))
         .route(
             "/admin/groups/{id}/delete",
-            get(groups::confirm_delete).post(groups::delete),
+            get(group_delete::confirm_delete).post(group_delete::delete),
         )
         .route("/admin/groups/{id}/agents", post(agents::create))
         .route("/admin/groups/{id}/agents/new", get(agents::new_form))

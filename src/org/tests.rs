@@ -163,3 +163,23 @@ fn a_groups_count_includes_every_group_below_it() {
     assert_eq!(tree.agents_below(3), 600);
     assert_eq!(tree.agents_below(4), 7);
 }
+
+#[test]
+fn counts_add_up_along_a_deep_chain_and_a_missing_parent_starts_a_top() {
+    let with = |id, parent, count| GroupRecord {
+        agent_count: count,
+        ..group(id, parent, "G")
+    };
+    // 5,000 groups one below the other, one agent each: summed once, not per group.
+    let chain: Vec<GroupRecord> = (1..=5_000)
+        .map(|id| with(id, (id > 1).then(|| id - 1), 1))
+        .collect();
+    let tree = OrgTree::new(chain);
+    assert_eq!(tree.agents_below(1), 5_000);
+    assert_eq!(tree.agents_below(4_001), 1_000);
+    assert_eq!(tree.agents_below(5_000), 1);
+    // A scoped view may hold a group whose parent it does not have.
+    let tree = OrgTree::new(vec![with(10, Some(99), 2), with(11, Some(10), 3)]);
+    assert_eq!(tree.agents_below(10), 5);
+    assert_eq!(tree.agents_below(99), 0, "an unknown group has none");
+}

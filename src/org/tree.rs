@@ -10,6 +10,9 @@ use crate::{
 pub(crate) struct OrgTree {
     groups: HashMap<Id, GroupRecord>,
     children: HashMap<Option<Id>, Vec<Id>>,
+    /// Agents in each group and every group below it, added up once: the tree shows this
+    /// for every group, and a subtree per group would be quadratic on a deep chain.
+    totals: HashMap<Id, i64>,
 }
 
 impl OrgTree {
@@ -20,17 +23,19 @@ impl OrgTree {
         for group in &groups {
             children.entry(group.parent_id).or_default().push(group.id);
         }
-        let groups = groups.into_iter().map(|group| (group.id, group)).collect();
-        OrgTree { groups, children }
+        let groups: HashMap<Id, GroupRecord> =
+            groups.into_iter().map(|group| (group.id, group)).collect();
+        let totals = totals(&groups, &children);
+        OrgTree {
+            groups,
+            children,
+            totals,
+        }
     }
 
     /// Agents in `id` and every group below it.
     pub(crate) fn agents_below(&self, id: Id) -> i64 {
-        self.subtree(id)
-            .iter()
-            .filter_map(|group| self.get(*group))
-            .map(|group| group.agent_count)
-            .sum()
+        self.totals.get(&id).copied().unwrap_or(0)
     }
 
     pub(crate) fn get(&self, id: Id) -> Option<&GroupRecord> {
@@ -102,4 +107,41 @@ impl OrgTree {
                 .is_some_and(|group| group.name.to_lowercase() == key)
         })
     }
+}
+
+/// Each group's agents with those of every group below it: groups in breadth-first order
+/// from the top, then added to their parents from the deepest up. A group whose parent is
+/// missing (out of the records given) is a top of its own.
+fn totals(
+    groups: &HashMap<Id, GroupRecord>,
+    children: &HashMap<Option<Id>, Vec<Id>>,
+) -> HashMap<Id, i64> {
+    let mut order: Vec<Id> = groups
+        .values()
+        .filter(|group| {
+            group
+                .parent_id
+                .is_none_or(|parent| !groups.contains_key(&parent))
+        })
+        .map(|group| group.id)
+        .collect();
+    let mut next = 0;
+    while next < order.len() {
+        if let Some(below) = children.get(&Some(order[next])) {
+            order.extend_from_slice(below);
+        }
+        next += 1;
+    }
+    let mut totals: HashMap<Id, i64> = groups
+        .values()
+        .map(|group| (group.id, group.agent_count))
+        .collect();
+    for id in order.into_iter().rev() {
+        let parent = groups.get(&id).and_then(|group| group.parent_id);
+        if let Some(parent) = parent.filter(|parent| groups.contains_key(parent)) {
+            let own = totals[&id];
+            *totals.entry(parent).or_default() += own;
+        }
+    }
+    totals
 }
