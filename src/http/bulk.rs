@@ -26,19 +26,26 @@ use crate::{
     jobs::bulk::run_to_end,
     org::{
         Access,
-        bulk::{BulkRefusal, DONE_AT_ONCE},
+        bulk::{BulkRefusal, DONE_AT_ONCE, named_action},
     },
     storage::{BulkAction, BulkJob, BulkState, NewBulkJob},
 };
+
+/// Which agents a bulk action is for, as the form or the API says it: those ticked, or all
+/// of the group (and of the groups below it, with `subgroups`).
+#[derive(Debug, Default)]
+pub(crate) struct BulkChoice {
+    pub(crate) agent_ids: Vec<Id>,
+    pub(crate) all: bool,
+    pub(crate) subgroups: bool,
+}
 
 /// What the bulk form posted.
 #[derive(Debug, Default)]
 struct BulkForm {
     action: String,
     target_group_id: String,
-    agent_ids: Vec<Id>,
-    all: bool,
-    subgroups: bool,
+    choice: BulkChoice,
     confirmed: bool,
 }
 
@@ -53,9 +60,12 @@ impl BulkForm {
             match name.as_str() {
                 "action" => form.action = value,
                 "target_group_id" => form.target_group_id = value,
-                "agent_id" => form.agent_ids.extend(value.trim().parse::<Id>().ok()),
-                "all" => form.all = !value.is_empty(),
-                "subgroups" => form.subgroups = !value.is_empty(),
+                "agent_id" => form
+                    .choice
+                    .agent_ids
+                    .extend(value.trim().parse::<Id>().ok()),
+                "all" => form.choice.all = !value.is_empty(),
+                "subgroups" => form.choice.subgroups = !value.is_empty(),
                 "confirmed" => form.confirmed = !value.is_empty(),
                 _ => {}
             }
@@ -63,21 +73,8 @@ impl BulkForm {
         Ok(form)
     }
 
-    fn action(&self) -> Result<BulkAction, &'static str> {
-        Ok(match self.action.as_str() {
-            "move" => BulkAction::Move {
-                to: self
-                    .target_group_id
-                    .trim()
-                    .parse()
-                    .map_err(|_| "Choose the group to move the agents to")?,
-            },
-            "enable" => BulkAction::Enable,
-            "disable" => BulkAction::Disable,
-            "require_password_change" => BulkAction::RequirePasswordChange,
-            "delete" => BulkAction::Delete,
-            _ => return Err("Choose what to do with the agents"),
-        })
+    fn action(&self) -> Result<BulkAction, BulkRefusal> {
+        named_action(&self.action, self.target_group_id.trim().parse().ok())
     }
 
     /// The fields the confirmation page posts back, with `confirmed` added.
@@ -87,12 +84,13 @@ impl BulkForm {
             ("target_group_id", self.target_group_id.clone()),
             ("confirmed", "1".to_owned()),
         ];
-        if self.all {
+        if self.choice.all {
             fields.push(("all", "1".to_owned()));
         } else {
-            fields.extend(self.agent_ids.iter().map(|id| ("agent_id", id.to_string())));
+            let ids = self.choice.agent_ids.iter();
+            fields.extend(ids.map(|id| ("agent_id", id.to_string())));
         }
-        if self.subgroups {
+        if self.choice.subgroups {
             fields.push(("subgroups", "1".to_owned()));
         }
         fields
@@ -126,33 +124,25 @@ pub(crate) async fn submit(
         return Err(AppError::NotFound);
     }
     let form = BulkForm::parse(&body)?;
-    let chosen = match form.action() {
-        Ok(action) => match access.may_start(action) {
-            Ok(()) => chosen_agents(&state, &access, group_id, &form)
-                .await?
-                .map(|ids| (action, ids)),
-            Err(refusal) => Err(refusal.to_string()),
-        },
-        Err(message) => Err(message.to_owned()),
-    };
-    let (action, agent_ids) = match chosen {
-        Ok(chosen) => chosen,
-        Err(message) => {
-            let mut errors = FieldErrors::default();
-            errors.add("bulk", message);
-            let query = GroupQuery::default();
-            let page = group_page(
-                &state,
-                &user,
-                group_id,
-                None,
-                errors,
-                NewGroupForm::default(),
-                &query,
-            );
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page.await?).into_response());
-        }
-    };
+    let (action, agent_ids) =
+        match resolve(&state, &access, group_id, form.action(), &form.choice).await? {
+            Ok(chosen) => chosen,
+            Err(refusal) => {
+                let mut errors = FieldErrors::default();
+                errors.add("bulk", refusal.to_string());
+                let query = GroupQuery::default();
+                let page = group_page(
+                    &state,
+                    &user,
+                    group_id,
+                    None,
+                    errors,
+                    NewGroupForm::default(),
+                    &query,
+                );
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page.await?).into_response());
+            }
+        };
     if !form.confirmed {
         return Ok(confirm(
             &state,
@@ -195,30 +185,40 @@ pub(crate) async fn start(state: &AppState, job: NewBulkJob<'_>) -> AppResult<Id
     Ok(job_id)
 }
 
-/// The agents the form means, within what this administrator sees of `group_id` (and below,
-/// with `subgroups`); an error message when there are none.
-async fn chosen_agents(
+/// The action and the agents it is for, within what this administrator sees of `group_id`
+/// (and below, with `subgroups`), or why it cannot start.
+pub(crate) async fn resolve(
     state: &AppState,
     access: &Access,
     group_id: Id,
-    form: &BulkForm,
-) -> AppResult<Result<Vec<Id>, String>> {
-    let groups = match form.subgroups {
+    action: Result<BulkAction, BulkRefusal>,
+    choice: &BulkChoice,
+) -> AppResult<Result<(BulkAction, Vec<Id>), BulkRefusal>> {
+    let action = match action.and_then(|action| access.may_start(action).map(|()| action)) {
+        Ok(action) => action,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let groups = match choice.subgroups {
         true => access.tree.subtree(group_id),
         false => vec![group_id],
     };
-    let ids = match form.all {
+    let ids = match choice.all {
         true => state.storage.agent_ids_in_groups(&groups).await?,
-        false => state.storage.agents_among(&form.agent_ids, &groups).await?,
+        false => {
+            state
+                .storage
+                .agents_among(&choice.agent_ids, &groups)
+                .await?
+        }
     };
     Ok(match ids.is_empty() {
-        true => Err(BulkRefusal::NothingChosen.to_string()),
-        false => Ok(ids),
+        true => Err(BulkRefusal::NothingChosen),
+        false => Ok((action, ids)),
     })
 }
 
 /// The group a job names: where agents move to, or the group deleted.
-fn subject_of(access: &Access, action: BulkAction) -> String {
+pub(crate) fn subject_of(access: &Access, action: BulkAction) -> String {
     match action {
         BulkAction::Move { to } => access.visible_path(to),
         BulkAction::DeleteGroup { group } => access.visible_path(group),
@@ -237,7 +237,7 @@ async fn confirm(
 ) -> AppResult<BulkConfirm> {
     let agents = plural(count as i64, "agent", "agents");
     let from = access.visible_path(group_id);
-    let from = match form.subgroups {
+    let from = match form.choice.subgroups {
         true => format!("{from} and the groups below it"),
         false => from,
     };
@@ -315,7 +315,7 @@ impl BulkView {
         Ok(job.map(BulkView::new))
     }
 
-    fn new(job: &BulkJob) -> BulkView {
+    pub(crate) fn new(job: &BulkJob) -> BulkView {
         let agents = plural(job.total, "agent", "agents");
         let running = !job.state.is_done();
         let what = match (job.action, running) {

@@ -102,14 +102,33 @@ pub(crate) async fn delete(
     if delete_empty_group(&state, &user, &access, id).await? {
         return Ok(Redirect::to(&done_at("done=group-deleted".into())).into_response());
     }
-    if form.confirm_name.trim() != group.name {
-        let error = match form.confirm_name.trim().is_empty() {
-            true => "Type the group's name to delete it with everything in it",
-            false => "That is not the group's name: type it exactly as shown",
-        };
+    if let Some(error) = typed_name_error(&form.confirm_name, &group.name) {
         let page = deletion_page(&state, &user, &access, id, Some(error)).await?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
+    let job_id = delete_with_everything(&state, &user, &access, id).await?;
+    Ok(Redirect::to(&done_at(format!("bulk={job_id}"))).into_response())
+}
+
+/// Why the name typed to confirm a deletion with everything in it does not do: the group's
+/// name exactly, surrounding spaces aside.
+pub(crate) fn typed_name_error(typed: &str, name: &str) -> Option<&'static str> {
+    match typed.trim() {
+        typed if typed == name => None,
+        "" => Some("Type the group's name to delete it with everything in it"),
+        _ => Some("That is not the group's name: type it exactly as shown"),
+    }
+}
+
+/// Starts deleting group `id` with every agent and group below it, as a bulk job shown in the
+/// Properties of the group above (if this administrator sees it); its id. Refused while an
+/// import into any of those groups has not ended.
+pub(crate) async fn delete_with_everything(
+    state: &AppState,
+    user: &AdminUser,
+    access: &Access,
+    id: Id,
+) -> AppResult<Id> {
     let subtree = access.tree.subtree(id);
     if state.storage.imports_running_in(&subtree).await? {
         return Err(AppError::Conflict(
@@ -118,13 +137,13 @@ pub(crate) async fn delete(
     }
     let agent_ids = state.storage.agent_ids_in_groups(&subtree).await?;
     let actor = user.actor();
+    let parent = access.tree.get(id).and_then(|group| group.parent_id);
     let job = NewBulkJob {
-        shown_in: parent,
+        shown_in: parent.filter(|parent| access.can_see(*parent)),
         action: BulkAction::DeleteGroup { group: id },
         subject: &access.visible_path(id),
         actor: &actor,
         agent_ids: &agent_ids,
     };
-    let job_id = start(&state, job).await?;
-    Ok(Redirect::to(&done_at(format!("bulk={job_id}"))).into_response())
+    start(state, job).await
 }

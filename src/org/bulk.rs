@@ -14,10 +14,38 @@ pub(crate) const DONE_AT_ONCE: usize = 250;
 /// Why a bulk action cannot start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum BulkRefusal {
+    #[error("Choose what to do with the agents")]
+    UnknownAction,
     #[error("Choose at least one agent")]
     NothingChosen,
     #[error("Choose the group to move the agents to")]
     UnknownTarget,
+}
+
+impl BulkRefusal {
+    /// The input it is about, for a form's or the API's field errors.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            BulkRefusal::UnknownAction => "action",
+            BulkRefusal::NothingChosen => "agent_ids",
+            BulkRefusal::UnknownTarget => "target_group_id",
+        }
+    }
+}
+
+/// The action a form or a request names (`move` needs its group); a group's deletion is not
+/// among them: it is asked for on its own page, by typing the group's name.
+pub(crate) fn named_action(word: &str, target: Option<Id>) -> Result<BulkAction, BulkRefusal> {
+    Ok(match word.trim() {
+        "move" => BulkAction::Move {
+            to: target.ok_or(BulkRefusal::UnknownTarget)?,
+        },
+        "enable" => BulkAction::Enable,
+        "disable" => BulkAction::Disable,
+        "require_password_change" => BulkAction::RequirePasswordChange,
+        "delete" => BulkAction::Delete,
+        _ => return Err(BulkRefusal::UnknownAction),
+    })
 }
 
 impl Access {
@@ -166,6 +194,21 @@ mod tests {
             Err(BulkRefusal::UnknownTarget)
         );
         assert_eq!(access.may_start(BulkAction::Move { to: 2 }), Ok(()));
+    }
+
+    #[test]
+    fn an_action_is_named_by_its_word() {
+        assert_eq!(
+            named_action(" move ", Some(2)),
+            Ok(BulkAction::Move { to: 2 })
+        );
+        assert_eq!(named_action("move", None), Err(BulkRefusal::UnknownTarget));
+        assert_eq!(named_action("delete", None), Ok(BulkAction::Delete));
+        assert_eq!(
+            named_action("delete_group", Some(1)),
+            Err(BulkRefusal::UnknownAction),
+            "a group's deletion has its own page"
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub enum BulkAction {
 }
 
 impl BulkAction {
-    fn as_str(self) -> &'static str {
+    /// The action's word, as stored and as the API names it.
+    pub fn as_str(self) -> &'static str {
         match self {
             BulkAction::Move { .. } => "move",
             BulkAction::Enable => "enable",
@@ -75,6 +76,16 @@ pub enum BulkState {
 }
 
 impl BulkState {
+    /// The state's word, as stored and as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkState::Queued => "queued",
+            BulkState::Running => "running",
+            BulkState::Done => "done",
+            BulkState::Failed => "failed",
+        }
+    }
+
     fn parse(text: &str) -> Result<BulkState> {
         Ok(match text {
             "queued" => BulkState::Queued,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::common::{Backend, TestApp};
 
 /// A client that sends `token` as a bearer token with every request.
-fn bearer(token: &str) -> Client {
+pub(crate) fn bearer(token: &str) -> Client {
     let mut headers = header::HeaderMap::new();
     headers.insert(
         header::AUTHORIZATION,
@@ -23,7 +23,7 @@ fn bearer(token: &str) -> Client {
 }
 
 /// Sends a request with an optional JSON body; the status and the JSON answer (Null if none).
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     client: &Client,
     method: Method,
@@ -45,18 +45,18 @@ async fn call(
     (status, json)
 }
 
-async fn master_api(app: &TestApp) -> Client {
+pub(crate) async fn master_api(app: &TestApp) -> Client {
     bearer(&app.master_token().await)
 }
 
-fn id(json: &Value) -> i64 {
+pub(crate) fn id(json: &Value) -> i64 {
     json["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("an id in {json}"))
 }
 
 /// The field messages of a 422 answer.
-fn field_errors(status: StatusCode, json: &Value) -> BTreeSet<String> {
+pub(crate) fn field_errors(status: StatusCode, json: &Value) -> BTreeSet<String> {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
     assert_eq!(json["error"]["status"], 422, "{json}");
     json["error"]["fields"]
@@ -67,7 +67,7 @@ fn field_errors(status: StatusCode, json: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn fields(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn fields(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|name| (*name).to_owned()).collect()
 }
 
@@ -125,10 +125,10 @@ on_both_backends! {
         let signed_in = app.agent_login(&crate::common::browser(), "ann@example.com", "a new password 1").await;
         assert_eq!(crate::common::location(&signed_in), "/agent", "the new password works");
 
-        // A group with an agent is not deleted by one request; empty, it is.
+        // A group with an agent is not deleted without its name; empty, it is.
         let (status, full) = call(&app, &api, Method::DELETE, &format!("/api/v1/groups/{tier1}"), None).await;
         assert_eq!(status, StatusCode::CONFLICT, "{full}");
-        assert!(full["error"]["message"].as_str().unwrap().contains("Admin Center"), "{full}");
+        assert!(full["error"]["message"].as_str().unwrap().contains("confirm_name"), "{full}");
         let (status, _) = call(&app, &api, Method::DELETE, &format!("/api/v1/agents/{ann}"), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, gone) = call(&app, &api, Method::GET, &format!("/api/v1/agents/{ann}"), None).await;
@@ -284,7 +284,7 @@ on_both_backends! {
 }
 
 /// Every route of `/api/v1`, as `src/http/api/mod.rs` routes them: the document must list each.
-const API_ROUTES: [(&str, &str); 20] = [
+const API_ROUTES: [(&str, &str); 22] = [
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/current"),
@@ -298,6 +298,8 @@ const API_ROUTES: [(&str, &str); 20] = [
     ("get", "/api/v1/agents/{id}"),
     ("patch", "/api/v1/agents/{id}"),
     ("delete", "/api/v1/agents/{id}"),
+    ("post", "/api/v1/groups/{id}/agents/bulk"),
+    ("get", "/api/v1/bulk-jobs/{id}"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/groups/{id}/imports"),
     ("post", "/api/v1/groups/{id}/imports"),

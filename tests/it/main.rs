@@ -8,6 +8,7 @@ mod accounts_cli;
 mod admin_accounts;
 mod admin_center;
 mod agent_order;
+mod api_bulk;
 mod api_crud;
 mod audit_log;
 mod browser;

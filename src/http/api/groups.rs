@@ -1,23 +1,30 @@
-//! Groups through the API: list, create, read, change or move, delete an empty one. Each
+//! Groups through the API: list, create, read, change or move, delete (one with agents or
+//! subgroups once its name is confirmed). Each
 //! change is the web form's, through `group_edits`.
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::super::{
     AppState,
     auth::ApiAdmin,
     error::{ApiResult, AppError, ErrorJson},
+    forms::FieldErrors,
+    group_delete::{delete_with_everything, typed_name_error},
     group_edits::{
         GroupEdit, NewGroup, create_group, delete_empty_group, update_group, visible_group,
     },
 };
-use super::present;
+use super::{
+    bulk::{BulkJobJson, visible_bulk_job},
+    present,
+};
 use crate::{domain::Id, org::Access, storage::GroupRecord};
 
 #[derive(Serialize, ToSchema)]
@@ -192,21 +199,32 @@ pub(crate) async fn update(
     current(&state, &admin, id).await
 }
 
-/// What a group with agents or subgroups answers: deleting everything in it is a decision the
-/// web page asks to be typed out, not one a single request makes.
-const NOT_EMPTY: &str = "This group has agents or subgroups. Delete it with everything in it \
-     from its page in the Admin Center, or move or delete what is in it first.";
+/// What a group with agents or subgroups answers without its name: deleting everything in it
+/// is a decision to be spelled out, as the web page asks it to be typed.
+const NOT_EMPTY: &str = "This group has agents or subgroups. To delete it with everything in \
+     it, send its name as `confirm_name`; or move or delete what is in it first.";
 
-/// Deletes an empty group; 409 for one with agents or subgroups.
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct DeleteQuery {
+    /// The group's name, to delete it with every agent and group below it.
+    #[serde(default)]
+    confirm_name: Option<String>,
+}
+
+/// Deletes an empty group (204). One with agents or subgroups is deleted with all of them
+/// when `confirm_name` is its name, as a bulk job (202, as `GET /api/v1/bulk-jobs/{id}`
+/// shows it); without it, 409.
 #[utoipa::path(
     delete,
     path = "/api/v1/groups/{id}",
     tag = "groups",
-    params(("id" = Id, Path, description = "The group's id")),
+    params(("id" = Id, Path, description = "The group's id"), DeleteQuery),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 202, description = "Being deleted with everything in it", body = BulkJobJson),
         (status = 404, description = "No such group, or not yours", body = ErrorJson),
-        (status = 409, description = "The group is not empty", body = ErrorJson),
+        (status = 409, description = "Not empty and no name confirmed, or an import into it runs", body = ErrorJson),
+        (status = 422, description = "`confirm_name` is not the group's name", body = ErrorJson),
     ),
 )]
 #[tracing::instrument(skip_all, fields(group_id = id))]
@@ -214,10 +232,22 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(id): Path<Id>,
-) -> ApiResult<StatusCode> {
+    Query(query): Query<DeleteQuery>,
+) -> ApiResult<Response> {
     let access = user.access(&state).await?;
-    if !delete_empty_group(&state, &user, &access, id).await? {
-        return Err(AppError::Conflict(NOT_EMPTY).into());
+    let name = visible_group(&access, id)?.name.clone();
+    if delete_empty_group(&state, &user, &access, id).await? {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(StatusCode::NO_CONTENT)
+    let Some(typed) = query.confirm_name else {
+        return Err(AppError::Conflict(NOT_EMPTY).into());
+    };
+    if let Some(error) = typed_name_error(&typed, &name) {
+        let mut errors = FieldErrors::default();
+        errors.add("confirm_name", error);
+        return Err(AppError::Invalid(errors).into());
+    }
+    let job_id = delete_with_everything(&state, &user, &access, id).await?;
+    let job = visible_bulk_job(&state, &user, job_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }

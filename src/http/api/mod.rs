@@ -4,6 +4,7 @@
 //! `Authorization: Bearer <token>`; `GET /api/v1/openapi.json` describes every route.
 
 mod agents;
+mod bulk;
 mod groups;
 mod imports;
 mod openapi;
@@ -44,6 +45,8 @@ pub(crate) fn router() -> Router<AppState> {
             "/groups/{id}/agents",
             get(agents::list).post(agents::create),
         )
+        .route("/groups/{id}/agents/bulk", post(bulk::submit))
+        .route("/bulk-jobs/{id}", get(bulk::status))
         .route(
             "/agents/{id}",
             get(agents::show)

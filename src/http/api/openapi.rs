@@ -10,7 +10,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{agents, groups, imports};
+use super::{agents, bulk, groups, imports};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,8 @@ use super::{agents, groups, imports};
         agents::show,
         agents::update,
         agents::delete,
+        bulk::submit,
+        bulk::status,
         crate::http::audit::api,
         imports::group_imports,
         imports::upload,

@@ -137,6 +137,7 @@ const WRONG_CURRENT: Body = Body::Form(&[
 const WRONG_TOKEN: Body = Body::Json(r#"{"email":"nobody.3@example.com","password":"wrong"}"#);
 /// The API's changes, in JSON; `{n}` keeps each request's names and emails its own.
 const API_NEW_GROUP: Body = Body::Json(r#"{"name":"Api Group {n}","parent_id":{group_a}}"#);
+const API_BULK: Body = Body::Json(r#"{"action":"enable","all":true}"#);
 const API_GROUP_A: Body = Body::Json(r#"{"description":"Api {n}"}"#);
 const API_NEW_AGENT: Body = Body::Json(
     r#"{"name":"Api Agent {n}","email":"api.{n}@example.com","password":"api password {n}"}"#,
@@ -147,6 +148,7 @@ const CONFLICT: E = E::Code(409);
 const TO_ADMIN: E = E::To("/admin");
 const ACCEPTED: E = E::Code(202);
 const GONE: E = E::Code(204);
+const UNPROCESSABLE: E = E::Code(422);
 const WRONG: E = E::Code(401);
 
 /// Every route of src/http/mod.rs and src/http/api/mod.rs. A new route is one line here; the
@@ -228,6 +230,9 @@ pub(super) fn routes() -> Vec<Row> {
         row(M::GET, "/api/v1/agents/{agent_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
         row(M::PATCH, "/api/v1/agents/{agent_a}", API_AGENT_A, [API_NO, API_NO, OK, NF, OK]),
         row(M::DELETE, "/api/v1/agents/{fresh_agent}", Nothing, [API_NO, API_NO, GONE, NF, GONE]),
+        row(M::POST, "/api/v1/groups/{group_a}/agents/bulk", API_BULK, [API_NO, API_NO, ACCEPTED, NF, ACCEPTED]),
+        row(M::GET, "/api/v1/bulk-jobs/{bulk_a}", Nothing, [API_NO, API_NO, OK, NF, OK]),
+        row(M::DELETE, "/api/v1/groups/{group_a}?confirm_name=wrong", Nothing, [API_NO, API_NO, UNPROCESSABLE, NF, UNPROCESSABLE]),
         ending(M::POST, "/logout", EMPTY, all(LOGIN)),
         ending(M::POST, "/agent/logout", EMPTY, all(E::To("/agent/login"))),
         ending(M::DELETE, "/api/v1/tokens/current", Nothing, [API_NO, API_NO, GONE, GONE, GONE]),

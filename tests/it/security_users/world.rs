@@ -16,6 +16,8 @@ pub(super) struct Ids {
     pub(super) agent_a: i64,
     pub(super) agent_self: i64,
     pub(super) job_a: i64,
+    /// A bulk action's job in group A (enabling its agents, done at once).
+    pub(super) bulk_a: i64,
     pub(super) admin_a: i64,
     pub(super) admin_b: i64,
     pub(super) master: i64,
@@ -90,6 +92,20 @@ pub(super) async fn world(backend: Backend) -> Option<World> {
         "finished"
     );
 
+    let properties = format!("/admin/groups/{group_a}");
+    let enabled = app
+        .post_form(
+            &properties,
+            &format!("{properties}/agents/bulk"),
+            &[("action", "enable"), ("all", "1"), ("confirmed", "1")],
+        )
+        .await;
+    let bulk_a = location(&enabled)
+        .rsplit("bulk=")
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("the bulk job's id");
+
     let agent = browser();
     let signed_in = app
         .post_form_with(
@@ -110,6 +126,7 @@ pub(super) async fn world(backend: Backend) -> Option<World> {
         agent_a,
         agent_self,
         job_a,
+        bulk_a,
         admin_a: admin_id(&app, ALPHA_ADMIN).await,
         admin_b: admin_id(&app, BRAVO_ADMIN).await,
         master: admin_id(&app, MASTER_EMAIL).await,
@@ -135,6 +152,7 @@ impl World {
             .replace("{group_a}", &self.ids.group_a.to_string())
             .replace("{agent_a}", &self.ids.agent_a.to_string())
             .replace("{job_a}", &self.ids.job_a.to_string())
+            .replace("{bulk_a}", &self.ids.bulk_a.to_string())
             .replace("{admin_a}", &self.ids.admin_a.to_string())
             .replace("{n}", &n.to_string());
         if text.contains("{fresh_group}") {
