@@ -108,7 +108,13 @@ pub(crate) struct BulkConfirm {
     button: String,
     danger: bool,
     fields: Vec<(&'static str, String)>,
+    /// The first agents chosen, "Name <email>", and how many more: who it is about.
+    named: Vec<String>,
+    unnamed: usize,
 }
+
+/// Agents the confirmation names before "and N more".
+const NAMED_ON_CONFIRMATION: usize = 10;
 
 /// `POST /admin/groups/{id}/agents/bulk`: first the confirmation, then (with `confirmed`)
 /// the action.
@@ -144,17 +150,11 @@ pub(crate) async fn submit(
             }
         };
     if !form.confirmed {
-        return Ok(confirm(
-            &state,
-            &user,
-            &access,
-            group_id,
-            &form,
-            action,
-            agent_ids.len(),
-        )
-        .await?
-        .into_response());
+        return Ok(
+            confirm(&state, &user, &access, group_id, &form, action, &agent_ids)
+                .await?
+                .into_response(),
+        );
     }
     let actor = user.actor();
     let subject = subject_of(&access, action);
@@ -233,8 +233,9 @@ async fn confirm(
     group_id: Id,
     form: &BulkForm,
     action: BulkAction,
-    count: usize,
+    agent_ids: &[Id],
 ) -> AppResult<BulkConfirm> {
+    let count = agent_ids.len();
     let agents = plural(count as i64, "agent", "agents");
     let from = access.visible_path(group_id);
     let from = match form.choice.subgroups {
@@ -288,7 +289,20 @@ async fn confirm(
         button,
         danger: action.deletes() || action == BulkAction::Disable,
         fields: form.hidden_fields(),
+        named: named_agents(state, &agent_ids[..count.min(NAMED_ON_CONFIRMATION)]).await?,
+        unnamed: count.saturating_sub(NAMED_ON_CONFIRMATION),
     })
+}
+
+/// "Name <email>" of each of these agents still there.
+async fn named_agents(state: &AppState, ids: &[Id]) -> AppResult<Vec<String>> {
+    let mut named = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(agent) = state.storage.agent_by_id(*id).await? {
+            named.push(format!("{} <{}>", agent.name, agent.email));
+        }
+    }
+    Ok(named)
 }
 
 /// A bulk job as the Properties panel shows it.

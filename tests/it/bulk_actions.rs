@@ -37,6 +37,9 @@ on_both_backends! {
         assert_eq!(asked.status(), StatusCode::OK, "the confirmation first");
         let question = asked.text().await.unwrap();
         assert!(question.contains("Move 2 agents to Sales?"), "{question}");
+        let chosen = question.split("id=\"bulk-chosen\"").nth(1).and_then(|rest| rest.split("</ul>").next()).unwrap();
+        assert!(chosen.contains("<li>Ann Lee &#60;ann@example.com&#62;</li>") && chosen.contains("<li>Bob Ray &#60;bob@example.com&#62;</li>"), "who it is about: {chosen}");
+        assert!(!chosen.contains("Cy Dee"), "{chosen}");
         assert!(question.contains("name=\"confirmed\""), "{question}");
         assert_eq!(app.count(&format!("SELECT COUNT(*) FROM agents WHERE group_id = {to}")).await, 0, "nothing moved yet");
 
@@ -112,6 +115,7 @@ on_both_backends! {
         let question = app.post_form(&properties(from), &bulk(from), &fields).await.text().await.unwrap();
         assert!(question.contains("Move 700 agents to Sales?"), "{question}");
         assert!(question.contains("runs in the background"), "{question}");
+        assert!(question.contains("and 690 more"), "ten named, the rest counted: {question}");
         let mut confirmed = fields.to_vec();
         confirmed.push(("confirmed", "1"));
         let done = app.post_form(&properties(from), &bulk(from), &confirmed).await;
