@@ -314,13 +314,19 @@ pub(crate) struct BulkView {
 
 impl BulkView {
     /// The banner of a panel (`group`; None: the top of the tree): the job just confirmed
-    /// (`asked`, from `?bulk=`), else one still running there.
+    /// (`asked`, from `?bulk=`), else one still running there. At the top, where any job
+    /// whose group's parent is out of its starter's sight lands, only a master sees others'
+    /// jobs: their words name groups an administrator may not see.
     pub(crate) async fn shown_in(
         state: &AppState,
+        user: &AdminUser,
         group: Option<Id>,
         asked: &str,
     ) -> AppResult<Option<BulkView>> {
-        let jobs = state.storage.bulk_jobs_shown_in(group, 10).await?;
+        let mut jobs = state.storage.bulk_jobs_shown_in(group, 10).await?;
+        if group.is_none() && !user.admin.is_master() {
+            jobs.retain(|job| job.actor.admin_id == Some(user.admin.id));
+        }
         let asked: Option<Id> = asked.parse().ok();
         let job = jobs
             .iter()

@@ -103,7 +103,7 @@ pub(crate) async fn home(
         FieldErrors::default(),
     )
     .await?;
-    page.bulk = BulkView::shown_in(&state, None, &query.bulk).await?;
+    page.bulk = BulkView::shown_in(&state, &user, None, &query.bulk).await?;
     page.notice = match query.done.as_str() {
         "password" => {
             Some("Your password is changed. Your other sessions and API tokens have ended.")

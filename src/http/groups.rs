@@ -265,7 +265,7 @@ pub(crate) async fn group_page(
         .from
         .next(&listed, group.agent_count)
         .map(|(next, _)| next);
-    let bulk = BulkView::shown_in(state, Some(id), &query.bulk).await?;
+    let bulk = BulkView::shown_in(state, user, Some(id), &query.bulk).await?;
     Ok(GroupPage {
         chrome: Chrome::new(user),
         group_id: id,

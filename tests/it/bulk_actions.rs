@@ -268,3 +268,22 @@ on_both_backends! {
         app.stop().await;
     }
 }
+
+on_both_backends! {
+    async fn a_job_at_the_top_of_the_tree_is_shown_to_its_starter_and_masters_only(backend) {
+        let Some(app) = TestApp::spawn_driven(backend).await else { return };
+        app.setup_master().await;
+        let secret = app.create_group(None, "Secret Project").await;
+        let theirs = app.create_group(None, "Support").await;
+        let hash = roster::domain::hash_password(MASTER_PASSWORD);
+        app.seed_agents(secret, "Agent", 0..300, &hash).await;
+        let delete = format!("/admin/groups/{secret}/delete");
+        let done = app.post_form(&delete, &delete, &[("confirm_name", "Secret Project")]).await;
+        assert!(location(&done).starts_with("/admin?bulk="), "a top group's deletion shows at the top");
+        assert!(page(&app, "/admin").await.contains("Deleting group Secret Project with 300 agents"), "a master sees it running");
+        let admin = app.admin_of("support-admin@example.com", &[theirs]).await;
+        let home = app.get_with(&admin, "/admin").await.text().await.unwrap();
+        assert!(!home.contains("Secret Project"), "another administrator is not told of it: {home}");
+        app.stop().await;
+    }
+}
