@@ -156,17 +156,29 @@ pub(crate) async fn submit(
                 .into_response(),
         );
     }
+    let job_id = start_in_group(&state, &user, &access, group_id, action, &agent_ids).await?;
+    Ok(Redirect::to(&format!("/admin/groups/{group_id}?bulk={job_id}")).into_response())
+}
+
+/// Starts `action` on agents of `group_id`, whose Properties show its progress; its id.
+pub(crate) async fn start_in_group(
+    state: &AppState,
+    user: &AdminUser,
+    access: &Access,
+    group_id: Id,
+    action: BulkAction,
+    agent_ids: &[Id],
+) -> AppResult<Id> {
     let actor = user.actor();
-    let subject = subject_of(&access, action);
+    let subject = subject_of(access, action);
     let job = NewBulkJob {
         shown_in: Some(group_id),
         action,
         subject: &subject,
         actor: &actor,
-        agent_ids: &agent_ids,
+        agent_ids,
     };
-    let job_id = start(&state, job).await?;
-    Ok(Redirect::to(&format!("/admin/groups/{group_id}?bulk={job_id}")).into_response())
+    start(state, job).await
 }
 
 /// Stores the job and, for a selection small enough, does it before the answer; a larger one
@@ -218,7 +230,7 @@ pub(crate) async fn resolve(
 }
 
 /// The group a job names: where agents move to, or the group deleted.
-pub(crate) fn subject_of(access: &Access, action: BulkAction) -> String {
+fn subject_of(access: &Access, action: BulkAction) -> String {
     match action {
         BulkAction::Move { to } => access.visible_path(to),
         BulkAction::DeleteGroup { group } => access.visible_path(group),

@@ -13,15 +13,11 @@ use utoipa::ToSchema;
 use super::super::{
     AppState,
     auth::{AdminUser, ApiAdmin},
-    bulk::{BulkChoice, BulkView, resolve, start, subject_of},
+    bulk::{BulkChoice, BulkView, resolve, start_in_group},
     error::{ApiResult, AppError, ErrorJson},
     forms::FieldErrors,
 };
-use crate::{
-    domain::Id,
-    org::bulk::named_action,
-    storage::{BulkJob, NewBulkJob},
-};
+use crate::{domain::Id, org::bulk::named_action, storage::BulkJob};
 
 /// A bulk job as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -137,16 +133,7 @@ pub(crate) async fn submit(
             return Err(AppError::Invalid(errors).into());
         }
     };
-    let actor = user.actor();
-    let subject = subject_of(&access, action);
-    let job = NewBulkJob {
-        shown_in: Some(group_id),
-        action,
-        subject: &subject,
-        actor: &actor,
-        agent_ids: &agent_ids,
-    };
-    let job_id = start(&state, job).await?;
+    let job_id = start_in_group(&state, &user, &access, group_id, action, &agent_ids).await?;
     let job = visible_bulk_job(&state, &user, job_id).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
