@@ -65,29 +65,30 @@ function setUpTree() {
 // administrator sees, a moment after the typing stops, and lists them above the tree. Only
 // when neither finds anything does the tree say "No matches".
 let searchTimer = 0;
-let searchSent = "";
+let searchWanted = "";
 function searchAgents(needle, groupsShown) {
   const box = document.getElementById("tree-matches");
   const message = document.getElementById("tree-no-matches");
   if (!box || !message) return;
+  // An answer still on its way for what was typed before is dropped when it comes.
+  searchWanted = needle;
   const settle = (agentsFound) => message.classList.toggle("hidden", !needle || groupsShown || agentsFound);
   clearTimeout(searchTimer);
   if (!needle) { box.replaceChildren(); settle(false); return; }
   // While the answer is on its way the message waits: it may be about to be wrong.
   message.classList.add("hidden");
   searchTimer = setTimeout(() => {
-    searchSent = needle;
     const url = box.dataset.searchUrl + "?q=" + encodeURIComponent(needle);
     fetch(url, { credentials: "same-origin" })
       .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
       .then((html) => {
-        if (searchSent !== needle) return; // typed on since: a newer answer is coming
+        if (searchWanted !== needle) return;
         const template = document.createElement("template");
         template.innerHTML = html;
         box.replaceChildren(template.content);
         settle(box.querySelector("li.agent") !== null);
       })
-      .catch(() => settle(false));
+      .catch(() => { if (searchWanted === needle) settle(false); });
   }, 250);
 }
 
