@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::{
     domain::Id,
     org::Access,
-    storage::{BULK_BATCH, BulkAction, BulkBatch, BulkJob, Storage, StorageError},
+    storage::{BULK_BATCH, BulkAction, BulkBatch, BulkEnd, BulkJob, Storage, StorageError},
 };
 
 /// What one step of a bulk job did.
@@ -95,20 +95,15 @@ async fn finish(
         });
     }
     let parent = access.tree.get(group).and_then(|g| g.parent_id);
-    match storage.finish_bulk_job(job, owner, &groups, parent).await {
-        Ok(true) => Ok(BulkStep::Finished),
-        Ok(false) => Ok(BulkStep::Lost),
-        // An agent arrived between the look and the delete: the next step takes it along.
-        Err(StorageError::Database(error)) if is_foreign_key(&error) => Ok(BulkStep::Batch {
-            seen: 0,
-            changed: 0,
-        }),
-        Err(error) => Err(error),
-    }
-}
-
-fn is_foreign_key(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+    Ok(
+        match storage.finish_bulk_job(job, owner, &groups, parent).await? {
+            BulkEnd::Ended => BulkStep::Finished,
+            BulkEnd::LeaseLost => BulkStep::Lost,
+            // An agent arrived between the look and the delete: the next step takes it along.
+            BulkEnd::AgentsArrived => BulkStep::Batch {
+                seen: 0,
+                changed: 0,
+            },
+        },
+    )
 }

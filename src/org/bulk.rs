@@ -83,13 +83,11 @@ impl Access {
                     self.visible_path(to)
                 ),
             },
-            BulkAction::Enable => flag("enabled", agent.enabled != 0, true),
-            BulkAction::Disable => flag("enabled", agent.enabled != 0, false),
-            BulkAction::RequirePasswordChange => flag(
-                "must change password",
-                agent.must_change_password != 0,
-                true,
-            ),
+            BulkAction::Enable => flag("enabled", agent.is_enabled(), true),
+            BulkAction::Disable => flag("enabled", agent.is_enabled(), false),
+            BulkAction::RequirePasswordChange => {
+                flag("must change password", agent.must_change_password(), true)
+            }
             BulkAction::Delete => AgentChange::Changed {
                 detail: String::new(),
             },

@@ -296,24 +296,7 @@ impl Storage {
     }
 
     pub async fn record_audit(&self, actor: &AuditActor, event: NewAuditEvent<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, actor_id, actor, address, action, subject, group_id, \
-                                       agent_id, import_job_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(self.now())
-        .bind(actor.admin_id)
-        .bind(&actor.name)
-        .bind(&actor.address)
-        .bind(event.action.as_str())
-        .bind(event.subject)
-        .bind(event.group_id)
-        .bind(event.agent_id)
-        .bind(event.import_job_id)
-        .bind(event.detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_audit(&self.pool, self.now(), actor, event).await
     }
 
     pub async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
@@ -377,4 +360,35 @@ impl Storage {
             .await?;
         rows.into_iter().map(AuditEvent::try_from).collect()
     }
+}
+
+/// Writes one event with whatever the caller writes with: a bulk job's events commit in the
+/// transaction of the changes they record.
+pub(super) async fn insert_audit<'e, E>(
+    executor: E,
+    at: i64,
+    actor: &AuditActor,
+    event: NewAuditEvent<'_>,
+) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor_id, actor, address, action, subject, group_id, \
+                                   agent_id, import_job_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(at)
+    .bind(actor.admin_id)
+    .bind(&actor.name)
+    .bind(&actor.address)
+    .bind(event.action.as_str())
+    .bind(event.subject)
+    .bind(event.group_id)
+    .bind(event.agent_id)
+    .bind(event.import_job_id)
+    .bind(event.detail)
+    .execute(executor)
+    .await?;
+    Ok(())
 }

@@ -3,7 +3,10 @@
 //! changes the agents, records each change in the audit log and strikes them off the job's
 //! list. A process that dies mid-way costs nothing: the next owner goes on with the list.
 
-use super::{AuditAction, AuditActor, Result, Storage, StorageError, placeholders};
+use super::{
+    AuditAction, AuditActor, NewAuditEvent, Result, Storage, StorageError, audit::insert_audit,
+    placeholders,
+};
 use crate::domain::Id;
 
 /// What a bulk job does to each agent it was given.
@@ -183,6 +186,16 @@ pub struct BulkAgent {
     pub must_change_password: i64,
 }
 
+impl BulkAgent {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
+
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password != 0
+    }
+}
+
 /// The rule's answer for one agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentChange {
@@ -201,6 +214,22 @@ pub enum BulkBatch {
     NoneLeft,
     /// Another process holds the job now; nothing was written.
     LeaseLost,
+}
+
+/// How an attempt to end a bulk job went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkEnd {
+    Ended,
+    /// Another process holds the job now; nothing was written.
+    LeaseLost,
+    /// An agent was added to a group being deleted since the last look; nothing was written.
+    AgentsArrived,
+}
+
+fn is_foreign_key(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
 }
 
 /// The lease test of a bulk job's writes.
@@ -401,6 +430,23 @@ impl Storage {
         owner: &str,
         groups: &[(Id, String)],
         reported_in: Option<Id>,
+    ) -> Result<BulkEnd> {
+        match self.end_bulk_job(job, owner, groups, reported_in).await {
+            Ok(true) => Ok(BulkEnd::Ended),
+            Ok(false) => Ok(BulkEnd::LeaseLost),
+            Err(StorageError::Database(error)) if is_foreign_key(&error) => {
+                Ok(BulkEnd::AgentsArrived)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn end_bulk_job(
+        &self,
+        job: &BulkJob,
+        owner: &str,
+        groups: &[(Id, String)],
+        reported_in: Option<Id>,
     ) -> Result<bool> {
         let at = self.now();
         let mut tx = self.pool.begin().await?;
@@ -423,27 +469,14 @@ impl Storage {
                 "DELETE FROM agent_groups WHERE id IN ({})",
                 placeholders(1, ids.len())
             );
-            let mut query = sqlx::query(&sql);
-            for id in &ids {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
+            bind_ids(sqlx::query(&sql), &ids).execute(&mut *tx).await?;
             for (_, path) in groups {
-                sqlx::query(
-                    "INSERT INTO audit_events (at, actor_id, actor, address, action, subject, \
-                                               group_id, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(at)
-                .bind(job.actor.admin_id)
-                .bind(&job.actor.name)
-                .bind(&job.actor.address)
-                .bind(AuditAction::GroupDeleted.as_str())
-                .bind(path)
-                .bind(reported_in)
-                .bind("with everything in it")
-                .execute(&mut *tx)
-                .await?;
+                let event = NewAuditEvent {
+                    group_id: reported_in,
+                    detail: "with everything in it",
+                    ..NewAuditEvent::new(AuditAction::GroupDeleted, path)
+                };
+                insert_audit(&mut *tx, at, &job.actor, event).await?;
             }
         }
         tx.commit().await?;
@@ -510,6 +543,7 @@ impl Storage {
 
     /// Of these agents, the ids of those in these groups (the ones an administrator may act on).
     pub async fn agents_among(&self, agent_ids: &[Id], group_ids: &[Id]) -> Result<Vec<Id>> {
+        let groups: std::collections::HashSet<Id> = group_ids.iter().copied().collect();
         let mut found = Vec::new();
         for chunk in agent_ids.chunks(1000) {
             let sql = format!(
@@ -525,7 +559,7 @@ impl Storage {
                     .fetch_all(&self.pool)
                     .await?
                     .into_iter()
-                    .filter(|(_, group)| group_ids.contains(group))
+                    .filter(|(_, group)| groups.contains(group))
                     .map(|(id, _)| id),
             );
         }

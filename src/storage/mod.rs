@@ -33,7 +33,8 @@ pub use audit::{
     AgentOrigin, AuditAction, AuditActor, AuditEvent, AuditKind, AuditQuery, NewAuditEvent,
 };
 pub use bulk_jobs::{
-    AgentChange, BULK_BATCH, BulkAction, BulkAgent, BulkBatch, BulkJob, BulkState, NewBulkJob,
+    AgentChange, BULK_BATCH, BulkAction, BulkAgent, BulkBatch, BulkEnd, BulkJob, BulkState,
+    NewBulkJob,
 };
 pub use groups::{GroupRecord, GroupUpdate};
 pub use import_chunks::Chunk;
